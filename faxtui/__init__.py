@@ -1,0 +1,3 @@
+"""faxtui: a terminal monitor for outbound faxes on InterFax and Concord Fax."""
+
+__version__ = "0.1.0"

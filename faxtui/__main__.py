@@ -1,0 +1,5 @@
+"""`python -m faxtui`."""
+
+from faxtui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,199 @@
+"""SOAP 1.1 / 1.2 envelopes, one hardened XML parser, and SOAP Faults turned into `SoapFault`.
+
+Responses are read by namespace URI, never by prefix. The parser resolves no entities, loads
+no DTD, touches no network and refuses huge trees; callers also cap the body size before it
+gets here (`MAX_RESPONSE_BYTES`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from lxml import etree
+
+from faxtui.errors import ProtocolError, SoapFault
+
+SoapVersion = Literal["1.1", "1.2"]
+
+SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+XSD_NS = "http://www.w3.org/2001/XMLSchema"
+ENVELOPE_NS: dict[SoapVersion, str] = {"1.1": SOAP11_NS, "1.2": SOAP12_NS}
+CONTENT_TYPE: dict[SoapVersion, str] = {
+    "1.1": "text/xml; charset=utf-8",
+    "1.2": "application/soap+xml; charset=utf-8",
+}
+XSI_NIL = f"{{{XSI_NS}}}nil"
+
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+"""Largest body a client reads. A 100-item FaxStatusEx page is ~100 KB; 1,000 Concord items ~600 KB."""
+
+
+def hardened_parser() -> etree.XMLParser:
+    """A parser that cannot be turned against the machine: no entities, DTDs, network or huge trees."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+_PARSER = hardened_parser()
+
+
+def parse_xml(body: bytes) -> etree._Element:
+    """Parse bytes with the hardened parser; anything unusual becomes a `ProtocolError`.
+
+    A document with a DOCTYPE is refused outright: SOAP forbids one (SOAP 1.1 §3, SOAP 1.2
+    part 1 §5), and refusing it closes the door on entity expansion of every kind.
+    """
+    if not body.strip():
+        raise ProtocolError("empty response body")
+    try:
+        root = etree.fromstring(body, parser=_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise ProtocolError(f"malformed XML in response ({exc.msg})") from None
+    except ValueError as exc:
+        raise ProtocolError(f"unreadable XML in response ({exc})") from None
+    if root.getroottree().docinfo.doctype:
+        raise ProtocolError("response carries a DOCTYPE, which SOAP forbids; refused")
+    return root
+
+
+def qname(ns: str, local: str) -> str:
+    return f"{{{ns}}}{local}"
+
+
+def _element(parent: etree._Element, ns: str, name: str, text: str | None = None) -> etree._Element:
+    child = etree.SubElement(parent, qname(ns, name), nsmap=None)
+    if text is not None:
+        child.text = text
+    return child
+
+
+def build_envelope(
+    version: SoapVersion,
+    operation_ns: str,
+    operation: str,
+    children: Iterable[tuple[str, str | list[tuple[str, object]]]],
+) -> bytes:
+    """A request envelope whose Body holds `<operation xmlns=operation_ns>` with `children`.
+
+    `children` is an ordered list of (name, value): a string value becomes text, a list value
+    becomes nested elements (recursively), so WSDL order is exactly the order given.
+    """
+    env_ns = ENVELOPE_NS[version]
+    prefix = "soap" if version == "1.1" else "soap12"
+    envelope = etree.Element(
+        qname(env_ns, "Envelope"),
+        nsmap={"xsi": XSI_NS, "xsd": XSD_NS, prefix: env_ns},
+    )
+    body = etree.SubElement(envelope, qname(env_ns, "Body"))
+    op = etree.SubElement(body, qname(operation_ns, operation), nsmap={None: operation_ns})
+
+    def add(parent: etree._Element, items: Iterable[tuple[str, object]]) -> None:
+        for name, value in items:
+            if isinstance(value, list):
+                add(_element(parent, operation_ns, name), value)
+            else:
+                _element(parent, operation_ns, name, "" if value is None else str(value))
+
+    add(op, children)
+    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"))
+
+
+def request_headers(version: SoapVersion, soap_action: str) -> dict[str, str]:
+    """HTTP headers for a SOAP request: SOAPAction for 1.1, the action parameter for 1.2."""
+    if version == "1.1":
+        return {"Content-Type": CONTENT_TYPE["1.1"], "SOAPAction": f'"{soap_action}"'}
+    ctype = CONTENT_TYPE["1.2"]
+    if soap_action:
+        ctype += f'; action="{soap_action}"'
+    return {"Content-Type": ctype}
+
+
+def envelope_body(root: etree._Element) -> tuple[SoapVersion, etree._Element]:
+    """The SOAP version and the Body element of a parsed envelope."""
+    for version, ns in ENVELOPE_NS.items():
+        if root.tag == qname(ns, "Envelope"):
+            body = root.find(qname(ns, "Body"))
+            if body is None:
+                raise ProtocolError("SOAP envelope has no Body")
+            return version, body
+    raise ProtocolError(f"response is not a SOAP envelope (root element {local_name(root)!r})")
+
+
+def local_name(el: etree._Element) -> str:
+    tag = el.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _fault_from(version: SoapVersion, fault: etree._Element, http_status: int | None) -> SoapFault:
+    if version == "1.1":
+        code = fault.findtext("faultcode") or fault.findtext(qname(SOAP11_NS, "faultcode")) or ""
+        text = fault.findtext("faultstring") or fault.findtext(qname(SOAP11_NS, "faultstring")) or ""
+        return SoapFault(code.strip(), text.strip(), http_status)
+    ns = SOAP12_NS
+    code = fault.findtext(f"{qname(ns, 'Code')}/{qname(ns, 'Value')}") or ""
+    reason = fault.find(qname(ns, "Reason"))
+    text = ""
+    if reason is not None:
+        texts = reason.findall(qname(ns, "Text"))
+        text = next((t.text or "" for t in texts if (t.get("{http://www.w3.org/XML/1998/namespace}lang") or "").startswith("en")), "")
+        if not text and texts:
+            text = texts[0].text or ""
+    return SoapFault(code.strip(), text.strip(), http_status)
+
+
+def parse_response(
+    body: bytes, operation_ns: str, response_element: str, http_status: int | None = None
+) -> tuple[SoapVersion, etree._Element]:
+    """Parse a SOAP response and return its version and the `{operation_ns}response_element`.
+
+    A Fault raises `SoapFault`; any other shape raises `ProtocolError`.
+    """
+    root = parse_xml(body)
+    version, body_el = envelope_body(root)
+    env_ns = ENVELOPE_NS[version]
+    fault = body_el.find(qname(env_ns, "Fault"))
+    if fault is not None:
+        raise _fault_from(version, fault, http_status)
+    result = body_el.find(qname(operation_ns, response_element))
+    if result is None:
+        first = next(iter(body_el), None)
+        found = local_name(first) if first is not None else "nothing"
+        raise ProtocolError(f"expected {response_element} in the SOAP Body, got {found}")
+    return version, result
+
+
+def is_nil(el: etree._Element) -> bool:
+    return (el.get(XSI_NIL) or "").strip() in ("true", "1")
+
+
+def fault_envelope(version: SoapVersion, code: str, text: str) -> bytes:
+    """A Fault envelope (used by the simulator and by tests to answer like a real server)."""
+    env_ns = ENVELOPE_NS[version]
+    prefix = "soap" if version == "1.1" else "soap12"
+    envelope = etree.Element(qname(env_ns, "Envelope"), nsmap={prefix: env_ns})
+    body = etree.SubElement(envelope, qname(env_ns, "Body"))
+    fault = etree.SubElement(body, qname(env_ns, "Fault"))
+    if version == "1.1":
+        etree.SubElement(fault, "faultcode").text = f"{prefix}:{code}"
+        etree.SubElement(fault, "faultstring").text = text
+        etree.SubElement(fault, "detail")
+    else:
+        code_el = etree.SubElement(fault, qname(env_ns, "Code"))
+        etree.SubElement(code_el, qname(env_ns, "Value")).text = f"{prefix}:{code}"
+        reason = etree.SubElement(fault, qname(env_ns, "Reason"))
+        txt = etree.SubElement(reason, qname(env_ns, "Text"))
+        txt.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+        txt.text = text
+    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"))
