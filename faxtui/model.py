@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 Service = Literal["interfax", "concord"]
@@ -20,7 +20,7 @@ SERVICES: tuple[Service, ...] = ("interfax", "concord")
 FieldValue = int | str | Decimal | datetime | None
 
 
-class JobState(str, Enum):
+class JobState(StrEnum):
     """The normalised state of a fax job (DESIGN §4); the values are the JSON contract."""
 
     QUEUED = "queued"
@@ -195,7 +195,7 @@ class FaxJob:
         return dataclasses.replace(self, lookup_id=lookup_id)
 
 
-class Health(str, Enum):
+class Health(StrEnum):
     """What an account's bar entry says."""
 
     PENDING = "pending"

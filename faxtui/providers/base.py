@@ -20,8 +20,8 @@ from faxtui.model import FaxJob, Service
 __all__ = [
     "AuthError",
     "PollResult",
-    "Provider",
     "ProtocolError",
+    "Provider",
     "ProviderError",
     "RateLimited",
     "ServiceError",
