@@ -1,0 +1,589 @@
+"""Concord FaxWS v5 GetRealTimeFaxStatusEx client, and the OAuth client-credentials token source.
+
+Wire facts: shared/protocols/concord.md. Choices where the vendor is silent (all [UNCONFIRMED]
+there), so the poller and the simulator can rely on them:
+
+- Auth: exactly one of a static bearer token, an `OAuthTokenProvider`, or the deprecated PIN.
+  Bearer goes in `Authorization` with an empty `<strPIN/>`; the PIN goes in `strPIN` alone.
+  With a token provider, an HTTP 401/403 or an authentication-looking WSError invalidates the
+  token and the call is retried once with a fresh one.
+- `return=false` raises: `AuthError` when the WSError text says it is about credentials (it
+  mentions auth…, unauthori[sz]ed, credential, login, password, PIN, token, or access denied),
+  else `ServiceError` carrying the WSError code — except -5019 (next point).
+- Not found: an item whose FaxJobStatusId or Error.ErrorCode is -5019 becomes a NOT_FOUND job,
+  its requested id listed in `PollResult.not_found`. A requested id that gets no item at all is
+  left out of `jobs`; it is listed in `not_found` only when the call's WSError is -5019 (the
+  server said an id was invalid). If such a call returns no items and `return=false` for
+  several ids, the batch is split in halves and retried until each invalid id stands alone,
+  so one bad watch-list id cannot blind the account.
+- Matching: an item whose FaxJobId equals a requested id belongs to it; the other items are
+  paired in order with the still unmatched `JRI-` requests (an item with an empty FaxJobId with
+  any unmatched request). An item nobody asked for is kept under its own FaxJobId.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from lxml import etree
+
+from faxtui.codes import CONCORD_ERROR_TEXT, CONCORD_INVALID_JOB_ID, concord_state, concord_status_text
+from faxtui.errors import AuthError, ProtocolError, ProviderError, RateLimited, ServiceError
+from faxtui.model import ConcordStatus, FaxItemEx, FaxJob, JobState, Service
+from faxtui.providers.base import PollResult
+from faxtui.providers.http import (
+    DEFAULT_TIMEOUT,
+    HttpAnswer,
+    HttpPoster,
+    check_endpoint,
+    child,
+    child_text,
+    children,
+    make_redactor,
+    parse_datetime,
+    parse_int,
+    retry_after_seconds,
+    scrub,
+    soap_result,
+)
+from faxtui.soap import MAX_RESPONSE_BYTES, SoapVersion, build_envelope, is_nil, request_headers
+
+log = logging.getLogger(__name__)
+
+CONCORD_NS = "urn:FaxWS"
+OPERATION = "GetRealTimeFaxStatusEx"
+RESPONSE_ELEMENT = "RealTimeFaxStatusExResponse"  # not GetRealTimeFaxStatusExResponse (concord.md §4)
+SOAP_ACTION = ""
+DEFAULT_ENDPOINT = "https://ws.concordfax.com/fax/v5"
+DEFAULT_TOKEN_URL = "https://login.concord.net/v1/connect/token"  # noqa: S105 - a URL, not a secret
+DEFAULT_BATCH_SIZE = 100
+REQUEST_ID_HEADER = "x-ch-request-id"
+ACTIVITY_ID_HEADER = "x-ch-activity-id"
+EXECUTION_TIME_HEADER = "x-ch-execution-time"
+TOKEN_RESPONSE_MAX_BYTES = 1024 * 1024
+DEFAULT_EXPIRES_IN = 300.0
+"""Lifetime assumed when a token answer has no `expires_in`: short, so a wrong guess costs little."""
+
+_AUTH_WORDS = re.compile(
+    r"\b(auth\w*|unauthori[sz]ed|credentials?|login|password|pin|token|access denied)\b", re.IGNORECASE
+)
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def looks_like_auth_failure(text: str | None) -> bool:
+    """True when a WSError text is clearly about credentials (the rule in the module docstring)."""
+    return bool(text and _AUTH_WORDS.search(text))
+
+
+def _check_token(token: str, what: str) -> str:
+    if not _TOKEN_CHARS.fullmatch(token):
+        raise ValueError(f"{what} must be printable ASCII without spaces")
+    return token
+
+
+# --- OAuth ----------------------------------------------------------------------------------------
+
+class OAuthTokenProvider:
+    """Bearer tokens from an OAuth 2.0 client-credentials grant, cached until shortly before expiry.
+
+    Concurrent callers share one fetch. `invalidate()` forgets the cached token (optionally only
+    if it is still the one given, so two clients that both saw a 401 cause one refetch, not two).
+    """
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        http: httpx.AsyncClient | None = None,
+        scope: str = "FaxWS offline_access",
+        refresh_margin: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.token_url = check_endpoint(token_url, "token_url")
+        self.client_id = client_id
+        self.scope = scope
+        self.refresh_margin = refresh_margin
+        self.fetches = 0
+        self._client_secret = client_secret
+        self._clock = clock
+        self._http = HttpPoster(http=http, timeout=timeout, max_bytes=TOKEN_RESPONSE_MAX_BYTES)
+        self._lock = asyncio.Lock()
+        self._token: str | None = None
+        self._refresh_at = 0.0
+
+    def __repr__(self) -> str:
+        return f"OAuthTokenProvider(token_url={self.token_url!r}, client_id={self.client_id!r})"
+
+    def secrets(self) -> list[str]:
+        """What must never appear in a message: the client secret and the current token."""
+        return [s for s in (self._client_secret, self._token) if s]
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def invalidate(self, token: str | None = None) -> None:
+        """Forget the cached token (only if it is still `token`, when one is given)."""
+        if token is None or token == self._token:
+            self._token = None
+
+    def _fresh(self) -> str | None:
+        if self._token is not None and self._clock() < self._refresh_at:
+            return self._token
+        return None
+
+    async def token(self) -> str:
+        cached = self._fresh()
+        if cached is not None:
+            return cached
+        async with self._lock:
+            cached = self._fresh()
+            if cached is not None:
+                return cached
+            try:
+                token, expires_in = await self._fetch()
+            except ProviderError as exc:
+                raise scrub(exc, make_redactor(self.secrets())) from None
+            margin = min(self.refresh_margin, expires_in / 2)
+            self._token = token
+            self._refresh_at = self._clock() + expires_in - margin
+            return token
+
+    async def _fetch(self) -> tuple[str, float]:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+            "scope": self.scope,
+        }
+        self.fetches += 1
+        answer = await self._http.post(
+            self.token_url,
+            urlencode(form).encode("ascii"),
+            {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        )
+        self._check_status(answer)
+        data = self._json(answer)
+        token = data.get("access_token")
+        if not isinstance(token, str) or not _TOKEN_CHARS.fullmatch(token):
+            raise ProtocolError(f"token endpoint {answer.host} sent no usable access_token")
+        token_type = data.get("token_type", "Bearer")
+        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+            raise ProtocolError(f"token endpoint {answer.host} sent a token that is not a Bearer token")
+        return token, self._expires_in(data.get("expires_in"), answer.host)
+
+    def _check_status(self, answer: HttpAnswer) -> None:
+        if answer.status == 200:
+            return
+        if answer.status in (400, 401):
+            reason = ""
+            try:
+                error = json.loads(answer.body).get("error")
+                if isinstance(error, str) and re.fullmatch(r"[a-z_]{1,40}", error):
+                    reason = f": {error}"
+            except (ValueError, AttributeError):
+                pass
+            raise AuthError(
+                f"token request rejected for client {self.client_id} (HTTP {answer.status}{reason})"
+            )
+        if answer.status == 429:
+            delay = retry_after_seconds(answer.headers.get("retry-after"))
+            raise RateLimited(f"token endpoint {answer.host} rate limited (HTTP 429)", retry_after=delay)
+        raise ServiceError(f"HTTP {answer.status} from {answer.host}", code=answer.status)
+
+    @staticmethod
+    def _json(answer: HttpAnswer) -> dict[str, Any]:
+        try:
+            data = json.loads(answer.body)
+        except (ValueError, UnicodeDecodeError):
+            raise ProtocolError(f"token endpoint {answer.host} sent malformed JSON") from None
+        if not isinstance(data, dict):
+            raise ProtocolError(f"token endpoint {answer.host} sent JSON that is not an object")
+        return data
+
+    @staticmethod
+    def _expires_in(value: object, host: str) -> float:
+        if value is None:
+            return DEFAULT_EXPIRES_IN
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ProtocolError(f"token endpoint {host} sent a malformed expires_in")
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ProtocolError(f"token endpoint {host} sent a malformed expires_in") from None
+        if not seconds == seconds or seconds < 0:  # NaN or negative
+            raise ProtocolError(f"token endpoint {host} sent a malformed expires_in")
+        return seconds
+
+
+# --- the status call ------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _Item:
+    """One non-nil FaxStatusList item, typed; `fax_job_id` is the FaxJobId as sent."""
+
+    fax_job_id: str
+    status_id: int | None
+    description: str | None
+    recipient_state: int | None
+    current_pages: int | None
+    total_pages: int | None
+    delivery_time: str | None
+    duration: int | None
+    remote_csid: str | None
+    error_code: int | None
+    error_string: str | None
+
+    @property
+    def not_found(self) -> bool:
+        return CONCORD_INVALID_JOB_ID in (self.status_id, self.error_code)
+
+
+@dataclass(slots=True)
+class _Answer:
+    ok: bool
+    items: list[_Item]
+    ws_code: int | None
+    ws_text: str | None
+    headers: dict[str, str]
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What a run of calls for one `status()` brought back."""
+
+    jobs: list[FaxJob] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _int(parent: etree._Element, name: str, label: str) -> int | None:
+    text = child_text(parent, CONCORD_NS, name)
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_int(text)
+    except ValueError:
+        raise ProtocolError(f"{label}: {name} is not an int") from None
+
+
+def parse_status_item(el: etree._Element) -> _Item:
+    fax_job_id = (child_text(el, CONCORD_NS, "FaxJobId") or "").strip()
+    label = f"RealTimeFaxStatusEx {fax_job_id}" if fax_job_id else "RealTimeFaxStatusEx"
+    error = child(el, CONCORD_NS, "Error")
+    return _Item(
+        fax_job_id=fax_job_id,
+        status_id=_int(el, "FaxJobStatusId", label),
+        description=child_text(el, CONCORD_NS, "StatusDescription"),
+        recipient_state=_int(el, "RecipientState", label),
+        current_pages=_int(el, "RecipientCurrentPageCount", label),
+        total_pages=_int(el, "RecipientTotalPageCount", label),
+        delivery_time=child_text(el, CONCORD_NS, "FaxDeliveryDateTime"),
+        duration=_int(el, "FaxDeliveryDuration", label),
+        remote_csid=child_text(el, CONCORD_NS, "RemoteFaxCSID"),
+        error_code=_int(error, "ErrorCode", label) if error is not None else None,
+        error_string=child_text(error, CONCORD_NS, "ErrorString") if error is not None else None,
+    )
+
+
+def parse_status_response(response: etree._Element, headers: dict[str, str]) -> _Answer:
+    flag = (child_text(response, CONCORD_NS, "return") or "").strip().lower()
+    if flag not in ("true", "1", "false", "0"):
+        raise ProtocolError(f"{RESPONSE_ELEMENT}: return is missing or not a boolean")
+    status_list = child(response, CONCORD_NS, "FaxStatusList")
+    elements = children(status_list, CONCORD_NS, "item") if status_list is not None else []
+    items = [parse_status_item(el) for el in elements if not is_nil(el)]
+    ws_error = child(response, CONCORD_NS, "WSError")
+    ws_code = _int(ws_error, "ErrorCode", "WSError") if ws_error is not None else None
+    ws_text = child_text(ws_error, CONCORD_NS, "ErrorString") if ws_error is not None else None
+    return _Answer(flag in ("true", "1"), items, ws_code, ws_text, headers)
+
+
+def _delivery_time(text: str | None) -> datetime | None:
+    """FaxDeliveryDateTime is an xsd:string: an unreadable one is kept raw, not fatal."""
+    if not text or not text.strip():
+        return None
+    try:
+        return parse_datetime(text)
+    except ValueError:
+        return None
+
+
+def job_from_item(
+    account: str, item: _Item, job_id: str, lookup_id: str | None, headers: dict[str, str]
+) -> FaxJob:
+    """A FaxJob from one RealTimeFaxStatusEx item (FaxItemEx filled per `CONCORD_MAPPED`)."""
+    native = ConcordStatus(
+        FaxJobId=item.fax_job_id,
+        FaxJobStatusId=item.status_id,
+        StatusDescription=item.description,
+        RecipientState=item.recipient_state,
+        RecipientCurrentPageCount=item.current_pages,
+        RecipientTotalPageCount=item.total_pages,
+        FaxDeliveryDateTime=item.delivery_time,
+        FaxDeliveryDuration=item.duration,
+        RemoteFaxCSID=item.remote_csid,
+        ErrorCode=item.error_code,
+        ErrorString=item.error_string,
+        activity_id=headers.get(ACTIVITY_ID_HEADER),
+        execution_time_ms=headers.get(EXECUTION_TIME_HEADER),
+    )
+    fields = FaxItemEx(
+        TransactionID=item.fax_job_id or job_id,
+        Status=item.status_id,
+        PagesSent=item.current_pages,
+        PagesSubmitted=item.total_pages,
+        CompletionTime=_delivery_time(item.delivery_time),
+        Duration=item.duration,
+        RemoteCSID=item.remote_csid or None,
+    )
+    if item.not_found:
+        state = JobState.NOT_FOUND
+        code: int | None = CONCORD_INVALID_JOB_ID
+        text = item.description or item.error_string or CONCORD_ERROR_TEXT[CONCORD_INVALID_JOB_ID]
+    else:
+        state = concord_state(item.status_id)
+        code = item.status_id
+        text = concord_status_text(item.status_id, item.description)
+        if item.status_id is None and item.error_code:
+            text = item.error_string or CONCORD_ERROR_TEXT.get(item.error_code, f"Error {item.error_code}")
+    return FaxJob(
+        account=account,
+        service="concord",
+        job_id=job_id,
+        item=fields,
+        state=state,
+        status_code=code,
+        status_text=text,
+        concord=native,
+        lookup_id=lookup_id if lookup_id != job_id else None,
+    )
+
+
+def match_items(requested: Sequence[str], items: Sequence[_Item]) -> list[tuple[_Item, str | None]]:
+    """Pair each item with the requested id it answers (None for an item nobody asked for)."""
+    unmatched = list(requested)
+    paired: list[str | None] = [None] * len(items)
+    for n, item in enumerate(items):
+        if item.fax_job_id and item.fax_job_id in unmatched:
+            unmatched.remove(item.fax_job_id)
+            paired[n] = item.fax_job_id
+    for n, item in enumerate(items):
+        if paired[n] is not None:
+            continue
+        candidates = [r for r in unmatched if r.upper().startswith("JRI-")] if item.fax_job_id else unmatched
+        if candidates:
+            chosen = candidates[0]
+            unmatched.remove(chosen)
+            paired[n] = chosen
+    pairs = zip(items, paired, strict=True)
+    return [(item, req) for item, req in pairs if req is not None or item.fax_job_id]
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for raw in ids:
+        cleaned = raw.strip()
+        if cleaned:
+            seen.setdefault(cleaned, None)
+    return list(seen)
+
+
+class ConcordClient:
+    """A client of one Concord FaxWS account (GetRealTimeFaxStatusEx)."""
+
+    service: Service = "concord"
+
+    def __init__(
+        self,
+        account: str,
+        endpoint: str,
+        user_id: str,
+        *,
+        token: str | None = None,
+        pin: str | None = None,
+        token_provider: OAuthTokenProvider | None = None,
+        soap_version: SoapVersion = "1.1",
+        http: httpx.AsyncClient | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        sources = [s for s in (token, pin, token_provider) if s is not None and s != ""]
+        if len(sources) != 1:
+            raise ValueError("exactly one of token, token_provider or pin must be given")
+        if soap_version not in ("1.1", "1.2"):
+            raise ValueError("soap_version must be '1.1' or '1.2'")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.account = account
+        self.endpoint = check_endpoint(endpoint)
+        self.user_id = user_id
+        self.soap_version: SoapVersion = soap_version
+        self.batch_size = batch_size
+        self.token_provider = token_provider
+        self._token = _check_token(token, "token") if token else None
+        self._pin = pin or None
+        self._clock = clock
+        self._http = HttpPoster(http=http, timeout=timeout, max_bytes=max_bytes)
+
+    @property
+    def auth_kind(self) -> str:
+        """"oauth", "token" or "pin" (for display; never the secret itself)."""
+        if self.token_provider is not None:
+            return "oauth"
+        return "token" if self._token else "pin"
+
+    def __repr__(self) -> str:
+        return (
+            f"ConcordClient(account={self.account!r}, endpoint={self.endpoint!r}, "
+            f"user_id={self.user_id!r}, auth={self.auth_kind!r}, soap_version={self.soap_version!r})"
+        )
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._http.client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this client created it, and the token provider it was given."""
+        await self._http.aclose()
+        if self.token_provider is not None:
+            await self.token_provider.aclose()
+
+    def _secrets(self) -> list[str]:
+        found = [s for s in (self._token, self._pin) if s]
+        if self.token_provider is not None:
+            found += self.token_provider.secrets()
+        return found
+
+    def request_body(self, job_ids: Sequence[str]) -> bytes:
+        """UserID, strPIN (empty with bearer auth), FaxJobIds/item/JobId — WSDL order."""
+        return build_envelope(
+            self.soap_version,
+            CONCORD_NS,
+            OPERATION,
+            [
+                ("UserID", self.user_id),
+                ("strPIN", self._pin or ""),
+                ("FaxJobIds", [("item", [("JobId", job_id)]) for job_id in job_ids]),
+            ],
+        )
+
+    async def status(self, job_ids: Sequence[str]) -> PollResult:
+        """Real-time status of the given `br…` / `JRI-<ref>` ids, in sequential batches."""
+        ids = _unique(job_ids)
+        tally = _Tally()
+        try:
+            for start in range(0, len(ids), self.batch_size):
+                await self._status_batch(ids[start : start + self.batch_size], tally)
+        except ProviderError as exc:
+            raise scrub(exc, make_redactor(self._secrets())) from None
+        latencies = tally.latencies
+        return PollResult(
+            jobs=tally.jobs,
+            polled_at=self._clock(),
+            latency_ms=sum(latencies) / len(latencies) if latencies else 0.0,
+            calls=len(latencies),
+            not_found=tally.not_found,
+            headers=tally.headers,
+        )
+
+    async def _status_batch(self, batch: list[str], tally: _Tally) -> None:
+        answer = await self._exchange(batch, tally)
+        invalid_id_said = answer.ws_code == CONCORD_INVALID_JOB_ID
+        if not answer.ok and not (invalid_id_said and answer.items):
+            if invalid_id_said and len(batch) > 1:
+                middle = len(batch) // 2
+                await self._status_batch(batch[:middle], tally)
+                await self._status_batch(batch[middle:], tally)
+                return
+            if invalid_id_said:
+                tally.not_found.extend(batch)
+                return
+            raise self._ws_error(answer)
+        answered: set[str] = set()
+        for item, requested in match_items(batch, answer.items):
+            job_id = item.fax_job_id or requested or ""  # match_items keeps no item without either
+            job = job_from_item(self.account, item, job_id, requested, answer.headers)
+            tally.jobs.append(job)
+            if requested is not None:
+                answered.add(requested)
+            if item.not_found:
+                tally.not_found.append(requested or job_id)
+        if invalid_id_said:
+            tally.not_found.extend(r for r in batch if r not in answered)
+
+    def _ws_error(self, answer: _Answer) -> ProviderError:
+        code = answer.ws_code
+        text = answer.ws_text or CONCORD_ERROR_TEXT.get(code or 0, "no error text")
+        if looks_like_auth_failure(answer.ws_text):
+            return AuthError(f"authentication failed for account {self.account} (Concord {code}: {text})")
+        return ServiceError(f"Concord error {code}: {text} (account {self.account})", code=code)
+
+    async def _exchange(self, batch: list[str], tally: _Tally) -> _Answer:
+        """One call, retried once with a fresh token when the service rejects a provider's token."""
+        for attempt in (1, 2):
+            token = await self._bearer()  # a rejected token *request* is final: no retry
+            retry = self.token_provider is not None and attempt == 1
+            try:
+                answer = await self._call(batch, token, tally)
+            except AuthError:
+                if not retry:
+                    raise
+            else:
+                if answer.ok or not looks_like_auth_failure(answer.ws_text):
+                    return answer
+                if not retry:
+                    raise self._ws_error(answer)
+            assert self.token_provider is not None
+            log.info("Concord account %s: token rejected, fetching a new one", self.account)
+            self.token_provider.invalidate(token)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _bearer(self) -> str | None:
+        if self.token_provider is not None:
+            return await self.token_provider.token()
+        return self._token
+
+    async def _call(self, batch: list[str], token: str | None, tally: _Tally) -> _Answer:
+        headers = request_headers(self.soap_version, SOAP_ACTION)  # 1.1: SOAPAction: ""
+        headers[REQUEST_ID_HEADER] = str(uuid.uuid4())
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        http_answer = await self._http.post(self.endpoint, self.request_body(batch), headers)
+        tally.latencies.append(http_answer.elapsed_ms)
+        tracking = {k.lower(): v for k, v in http_answer.headers.items() if k.lower().startswith("x-ch-")}
+        if tracking:
+            tally.headers = tracking
+        response = soap_result(http_answer, self.account, CONCORD_NS, RESPONSE_ELEMENT)
+        return parse_status_response(response, tracking)
+
+
+__all__ = [
+    "CONCORD_NS",
+    "DEFAULT_ENDPOINT",
+    "DEFAULT_TOKEN_URL",
+    "ConcordClient",
+    "OAuthTokenProvider",
+    "looks_like_auth_failure",
+    "match_items",
+]
