@@ -1,16 +1,376 @@
-"""Command-line entry point (filled in by the CLI work)."""
+"""The `faxtui` command (DESIGN §2). Textual is imported only for the TUI commands.
+
+Heavy modules (httpx, lxml, textual) are imported inside the command that needs them, so
+`faxtui --version` and `faxtui status --help` start in a few tens of milliseconds.
+"""
 
 from __future__ import annotations
 
+import argparse
+import getpass
+import json
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from faxtui import __version__
 
+if TYPE_CHECKING:
+    from faxtui.config import AccountConfig, Config, SecretRef
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["--version"]:
-        print(f"faxtui {__version__}")
-        return 0
-    print("faxtui: not yet", file=sys.stderr)
-    return 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage or bad config: one line on stderr, exit 2."""
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                        help="config file (default: $FAXTUI_CONFIG or the platform config dir)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faxtui", description="Watch outbound faxes on InterFax and Concord Fax, live.",
+    )
+    parser.add_argument("--version", action="version", version=f"faxtui {__version__}")
+    _common(parser)
+    parser.add_argument("--no-mouse", action="store_true", help="leave the mouse to the terminal")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="the TUI against the built-in simulator, no account needed")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--speed", type=float, default=1.0, help="simulated time per real second")
+    demo.add_argument("--no-mouse", action="store_true")
+
+    sim = sub.add_parser("sim", help="run the simulator of both services alone", add_help=False)
+    sim.add_argument("sim_args", nargs=argparse.REMAINDER)
+
+    status = sub.add_parser("status", help="poll every (or the named) account once and print")
+    _common(status)
+    status.add_argument("--json", action="store_true", help="one JSON object (DESIGN §2)")
+    status.add_argument("--account", action="append", metavar="NAME", help="only this account (repeatable)")
+
+    accounts = sub.add_parser("accounts", help="manage accounts")
+    acc_sub = accounts.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = acc_sub.add_parser("list", help="list accounts (never shows secrets)")
+    _common(listing)
+    listing.add_argument("--json", action="store_true")
+    add = acc_sub.add_parser("add", help="add an account (prompts for what is not given)")
+    _common(add)
+    add.add_argument("--name")
+    add.add_argument("--service", choices=["interfax", "concord"])
+    add.add_argument("--endpoint")
+    add.add_argument("--soap-version", choices=["1.1", "1.2"])
+    add.add_argument("--poll-seconds", type=float)
+    add.add_argument("--username", help="InterFax username")
+    add.add_argument("--password-env", metavar="VAR")
+    add.add_argument("--password-command", metavar="CMD")
+    add.add_argument("--user-id", help="Concord UserID (mbx…)")
+    add.add_argument("--token-env", metavar="VAR")
+    add.add_argument("--token-command", metavar="CMD")
+    add.add_argument("--token-url")
+    add.add_argument("--client-id")
+    add.add_argument("--client-secret-env", metavar="VAR")
+    add.add_argument("--client-secret-command", metavar="CMD")
+    add.add_argument("--pin-env", metavar="VAR")
+    add.add_argument("--pin-command", metavar="CMD")
+    add.add_argument("--auth", choices=["token", "oauth", "pin"], help="Concord: how to authenticate")
+    add.add_argument("--allow-insecure", action="store_true", help="allow a plain http:// endpoint")
+    add.add_argument("--test", action="store_true", help="make one call before saving")
+    remove = acc_sub.add_parser("remove", help="remove an account")
+    _common(remove)
+    remove.add_argument("name")
+    test = acc_sub.add_parser("test", help="one real call per account, one line each")
+    _common(test)
+    test.add_argument("names", nargs="*", metavar="NAME")
+
+    watch = sub.add_parser("watch", help="manage the watch list")
+    w_sub = watch.add_subparsers(dest="action", metavar="ACTION", required=True)
+    w_list = w_sub.add_parser("list", help="list watched ids")
+    _common(w_list)
+    w_list.add_argument("--account", metavar="NAME")
+    w_list.add_argument("--json", action="store_true")
+    for verb in ("add", "remove"):
+        w = w_sub.add_parser(verb, help=f"{verb} ids (InterFax transaction ids, Concord br… or JRI-<ref>)")
+        _common(w)
+        w.add_argument("--account", metavar="NAME", required=True)
+        if verb == "add":
+            w.add_argument("--label", default="")
+        w.add_argument("ids", nargs="+", metavar="ID")
+    return parser
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> Config:
+    from faxtui.config import ConfigError, config_path, load_config
+
+    try:
+        return load_config(config_path(getattr(args, "config", None)))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _open_store() -> Any:
+    from faxtui.store import Store
+
+    return Store.open()
+
+
+# --- status --------------------------------------------------------------------------------
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from faxtui.config import ConfigError
+    from faxtui.poller import Poller, utc_now
+    from faxtui.report import status_json, write_table
+
+    config = _load(args)
+    if not config.accounts:
+        raise UsageError(f"{config.path}: no accounts configured (add one with `faxtui accounts add`)")
+    names = args.account or [a.name for a in config.accounts]
+    for name in names:
+        if all(a.name != name for a in config.accounts):
+            raise UsageError(f"{config.path}: no account named {name!r}")
+
+    async def run() -> tuple[list[Any], list[Any], set[tuple[str, str]]]:
+        with _open_store() as store:
+            poller = Poller(config, store)
+            try:
+                statuses = await poller.poll_once(names)
+            finally:
+                await poller.aclose()
+            answered = {n for n, s in statuses.items() if s.last_error is None}
+            jobs = sorted(
+                (j for j in poller.jobs.values() if j.account in answered),
+                key=lambda j: (names.index(j.account), -_order_key(j.job_id)),
+            )
+            watched = {(w.account, w.lookup_id) for w in poller.watch_list()}
+            return list(statuses.values()), jobs, watched
+
+    try:
+        statuses, jobs, watched = asyncio.run(run())
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        json.dump(status_json(statuses, jobs, watched, utc_now()), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        write_table(statuses, jobs, sys.stdout)
+    return EXIT_OK if all(s.last_error is None for s in statuses) else EXIT_FAILED
+
+
+def _order_key(job_id: str) -> int:
+    return int(job_id) if job_id.isdigit() else 0
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+def _ask(prompt: str, default: str | None = None) -> str:
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise UsageError(f"{prompt.lower()} is required (give it as a flag)")
+        return line.strip() or (default or "")
+    suffix = f" [{default}]" if default else ""
+    return input(f"{prompt}{suffix}: ").strip() or (default or "")
+
+
+def _ask_secret(prompt: str) -> str:
+    """Read a secret without echoing it (from a terminal), or one line of stdin (from a pipe)."""
+    if sys.stdin.isatty():
+        value = getpass.getpass(f"{prompt} (not shown): ")
+    else:
+        value = sys.stdin.readline().rstrip("\n")
+    if not value:
+        raise UsageError(f"{prompt.lower()} is required")
+    return value
+
+
+def _secret(env: str | None, command: str | None, prompt: str) -> SecretRef:
+    from faxtui.config import SecretRef
+
+    if env and command:
+        raise UsageError(f"give one of the env and command sources for the {prompt.lower()}, not both")
+    if env:
+        return SecretRef(env=env)
+    if command:
+        return SecretRef(command=command)
+    return SecretRef(value=_ask_secret(prompt))
+
+
+def _account_from_args(args: argparse.Namespace, config: Config) -> AccountConfig:
+    from faxtui.config import DEFAULT_ENDPOINTS, DEFAULT_POLL_SECONDS, AccountConfig
+
+    name = args.name or _ask("Account name")
+    if any(a.name == name for a in config.accounts):
+        raise UsageError(f"{config.path}: an account named {name!r} already exists")
+    service = args.service or _ask("Service (interfax or concord)")
+    if service not in DEFAULT_ENDPOINTS:
+        raise UsageError(f"unknown service {service!r} (interfax or concord)")
+    endpoint = args.endpoint or DEFAULT_ENDPOINTS[service]
+    common: dict[str, Any] = {
+        "name": name, "service": service, "endpoint": endpoint,
+        "poll_seconds": args.poll_seconds or DEFAULT_POLL_SECONDS[service],
+        "soap_version": args.soap_version or "1.1", "allow_insecure": args.allow_insecure,
+    }
+    if service == "interfax":
+        username = args.username or _ask("InterFax username")
+        password = _secret(args.password_env, args.password_command, "Password")
+        return AccountConfig(username=username, password=password, **common)
+    user_id = args.user_id or _ask("Concord UserID (mbx…)")
+    auth = args.auth or (
+        "token" if args.token_env or args.token_command
+        else "oauth" if args.token_url or args.client_id
+        else "pin" if args.pin_env or args.pin_command
+        else _ask("Authentication (token, oauth or pin)", "oauth")
+    )
+    if auth == "token":
+        token = _secret(args.token_env, args.token_command, "Bearer token")
+        return AccountConfig(user_id=user_id, token=token, **common)
+    if auth == "oauth":
+        token_url = args.token_url or _ask("OAuth token URL")
+        client_id = args.client_id or _ask("OAuth client id")
+        client_secret = _secret(args.client_secret_env, args.client_secret_command, "Client secret")
+        return AccountConfig(user_id=user_id, token_url=token_url, client_id=client_id,
+                             client_secret=client_secret, **common)
+    if auth == "pin":
+        return AccountConfig(user_id=user_id, pin=_secret(args.pin_env, args.pin_command, "PIN"), **common)
+    raise UsageError(f"unknown authentication {auth!r} (token, oauth or pin)")
+
+
+def _test_one(acc: AccountConfig) -> tuple[bool, str]:
+    import asyncio
+
+    from faxtui.poller import test_account
+
+    return asyncio.run(test_account(acc))
+
+
+def cmd_accounts(args: argparse.Namespace) -> int:
+    from faxtui.config import ConfigError, describe_account, save_config
+
+    config = _load(args)
+    if args.action == "list":
+        rows = [describe_account(a) for a in config.accounts]
+        if args.json:
+            json.dump(rows, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        elif not rows:
+            print(f"No accounts in {config.path}. Add one with `faxtui accounts add`.")
+        else:
+            keys = list(rows[0])
+            widths = {k: max(len(k), *(len(r.get(k, "")) for r in rows)) for k in keys}
+            print("  ".join(k.upper().ljust(widths[k]) for k in keys).rstrip())
+            for r in rows:
+                print("  ".join(r.get(k, "").ljust(widths[k]) for k in keys).rstrip())
+        return EXIT_OK
+    try:
+        if args.action == "add":
+            acc = _account_from_args(args, config)
+            if args.test:
+                ok, line = _test_one(acc)
+                print(line)
+                if not ok:
+                    return EXIT_FAILED
+            save_config(config.with_account(acc))
+            print(f"Added {acc.name} ({acc.service}) to {config.path}")
+            return EXIT_OK
+        if args.action == "remove":
+            config.account(args.name)
+            save_config(config.without_account(args.name))
+            print(f"Removed {args.name} from {config.path} (its watch list and history are kept)")
+            return EXIT_OK
+        # test
+        names = args.names or [a.name for a in config.accounts]
+        if not names:
+            raise UsageError(f"{config.path}: no accounts configured")
+        results = [_test_one(config.account(n)) for n in names]
+        for _, line in results:
+            print(line)
+        return EXIT_OK if all(ok for ok, _ in results) else EXIT_FAILED
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+# --- watch ---------------------------------------------------------------------------------
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from faxtui.config import ConfigError
+    from faxtui.ids import validate_lookup_id
+
+    config = _load(args)
+    with _open_store() as store:
+        if args.action == "list":
+            entries = store.watch_list(args.account)
+            if args.json:
+                json.dump([{"account": e.account, "id": e.lookup_id, "label": e.label,
+                            "added_at": e.added_at.isoformat()} for e in entries], sys.stdout, indent=2)
+                sys.stdout.write("\n")
+            elif not entries:
+                print("The watch list is empty.")
+            else:
+                width = max(len(e.account) for e in entries)
+                for e in entries:
+                    print(f"{e.account.ljust(width)}  {e.lookup_id}  {e.label}".rstrip())
+            return EXIT_OK
+        try:
+            acc = config.account(args.account)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        if args.action == "add":
+            try:
+                ids = [validate_lookup_id(acc.service, i) for i in args.ids]
+            except ValueError as exc:
+                raise UsageError(f"account {acc.name!r}: {exc}") from None
+            for i in ids:
+                store.add_watch(acc.name, i, args.label)
+            print(f"Watching {len(ids)} id(s) on {acc.name}")
+            return EXIT_OK
+        missing = [i for i in args.ids if not store.remove_watch(acc.name, i.strip())]
+        for i in missing:
+            print(f"faxtui: {i!r} was not on the watch list of {acc.name}", file=sys.stderr)
+        return EXIT_FAILED if missing else EXIT_OK
+
+
+# --- entry ---------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["sim"]:
+        from faxtui.sim import main as sim_main
+
+        return sim_main(args_list[1:])
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    try:
+        if args.command is None:
+            from faxtui.tui.app import run_app
+
+            cfg = getattr(args, "config", None)
+            return run_app(Path(cfg) if cfg else None, mouse=not args.no_mouse)
+        if args.command == "demo":
+            from faxtui.tui.demo import run_demo
+
+            return run_demo(args.seed, args.speed, mouse=not args.no_mouse)
+        if args.command == "status":
+            return cmd_status(args)
+        if args.command == "accounts":
+            return cmd_accounts(args)
+        if args.command == "watch":
+            return cmd_watch(args)
+    except UsageError as exc:
+        print(f"faxtui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {args.command!r}")

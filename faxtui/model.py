@@ -199,6 +199,7 @@ class Health(StrEnum):
     """What an account's bar entry says."""
 
     PENDING = "pending"
+    IDLE = "idle"
     OK = "ok"
     STALE = "stale"
     RATE_LIMITED = "rate_limited"

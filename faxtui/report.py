@@ -1,0 +1,132 @@
+"""`faxtui status` output: the JSON object of DESIGN §2 and a plain aligned table.
+
+The table is written for narrow SSH terminals and pipes: no colour unless stdout is a
+terminal and NO_COLOR is unset, every server string cut to one inert line.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from faxtui.errors import one_line
+from faxtui.jsonio import job_to_json
+from faxtui.model import AccountStatus, FaxJob, Health, JobState
+
+STATE_MARK = {
+    JobState.QUEUED: "…",
+    JobState.SENDING: "▶",
+    JobState.RETRYING: "↻",
+    JobState.DELIVERED: "✓",
+    JobState.FAILED: "✗",
+    JobState.CANCELLED: "⊘",
+    JobState.NOT_FOUND: "?",
+    JobState.UNKNOWN: "?",
+}
+STATE_COLOUR = {
+    JobState.QUEUED: "36",
+    JobState.SENDING: "34",
+    JobState.RETRYING: "33",
+    JobState.DELIVERED: "32",
+    JobState.FAILED: "31",
+    JobState.CANCELLED: "35",
+}
+
+
+def iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def status_json(
+    statuses: Sequence[AccountStatus], jobs: Sequence[FaxJob], watched: set[tuple[str, str]],
+    generated_at: datetime,
+) -> dict[str, Any]:
+    """DESIGN §2: generated_at, accounts[], jobs[] (each with the 27 fields and Concord natives)."""
+
+    def is_watched(job: FaxJob) -> bool:
+        return (job.account, job.job_id) in watched or (job.account, job.lookup_id or "") in watched
+
+    return {
+        "generated_at": iso(generated_at),
+        "accounts": [
+            {
+                "name": s.name,
+                "service": s.service,
+                "ok": s.health in (Health.OK, Health.IDLE),
+                "error": s.last_error,
+                "polled_at": iso(s.last_good_poll) if s.health in (Health.OK, Health.IDLE) else None,
+                "latency_ms": None if s.latency_ms is None else round(s.latency_ms, 1),
+                "jobs": sum(1 for j in jobs if j.account == s.name),
+            }
+            for s in statuses
+        ],
+        "jobs": [job_to_json(j, watched=is_watched(j)) for j in jobs],
+    }
+
+
+def use_colour(stream: TextIO) -> bool:
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _fit(rows: list[list[str]], width: int, flexible: int) -> list[int]:
+    """Column widths: natural widths, then shrink the `flexible` column to fit `width`."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    total = sum(widths) + 2 * (len(widths) - 1)
+    if total > width:
+        widths[flexible] = max(8, widths[flexible] - (total - width))
+    return widths
+
+
+def _cell(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def _num(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def write_table(
+    statuses: Sequence[AccountStatus], jobs: Sequence[FaxJob], out: TextIO, *, width: int | None = None
+) -> None:
+    colour = use_colour(out)
+    width = width or shutil.get_terminal_size((100, 24)).columns
+    for s in statuses:
+        if s.health in (Health.OK, Health.IDLE):
+            latency = f"{s.latency_ms:.0f} ms" if s.latency_ms is not None else "-"
+            verdict = "OK" if s.health is Health.OK else "OK (nothing to watch)"
+            count = sum(1 for j in jobs if j.account == s.name)
+            line = f"{s.name} ({s.service}): {verdict}, {latency}, {count} jobs"
+        else:
+            line = f"{s.name} ({s.service}): FAILED: {s.last_error or s.health.value}"
+            if colour:
+                line = f"\x1b[31m{line}\x1b[0m"
+        out.write(one_line(line, 10_000) if not colour else line)
+        out.write("\n")
+    if not jobs:
+        return
+    out.write("\n")
+    header = ["ACCOUNT", "ID", "STATE", "STATUS", "PAGES", "TRIES", "DESTINATION", "SUBJECT"]
+    rows = [header]
+    for job in jobs:
+        item = job.item
+        pages = f"{_num(item.PagesSent)}/{_num(item.PagesSubmitted)}"
+        tries = f"{_num(item.TrialsPerformed)}/{_num(item.RetriesToPerform)}"
+        subject = item.Subject or item.Contact or (job.lookup_id or "")
+        rows.append([
+            one_line(job.account, 40), one_line(job.job_id, 40),
+            f"{STATE_MARK[job.state]} {job.state.value}", one_line(job.status_text, 60), pages, tries,
+            one_line(item.DestinationFax or "", 24), one_line(subject, 60),
+        ])
+    widths = _fit(rows, width, flexible=len(header) - 1)
+    for n, row in enumerate(rows):
+        cells = [_cell(text, widths[i]).ljust(widths[i]) for i, text in enumerate(row)]
+        if colour and n > 0:
+            code = STATE_COLOUR.get(jobs[n - 1].state)
+            if code:
+                cells[2] = f"\x1b[{code}m{cells[2]}\x1b[0m"
+        out.write("  ".join(cells).rstrip() + "\n")
