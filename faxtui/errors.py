@@ -63,7 +63,8 @@ class SoapFault(ServiceError):
         self.faultcode = one_line(faultcode, 80)
         self.faultstring = one_line(faultstring)
         self.http_status = http_status
-        super().__init__(f"SOAP fault {self.faultcode}: {self.faultstring}", code=self.faultcode)
+        where = f" (HTTP {http_status})" if http_status else ""
+        super().__init__(f"SOAP fault {self.faultcode}{where}: {self.faultstring}", code=self.faultcode)
 
 
 class ProtocolError(ProviderError):

@@ -73,12 +73,14 @@ def use_colour(stream: TextIO) -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def _fit(rows: list[list[str]], width: int, flexible: int) -> list[int]:
-    """Column widths: natural widths, then shrink the `flexible` column to fit `width`."""
+def _fit(rows: list[list[str]], width: int, shrinkable: Sequence[tuple[int, int]]) -> list[int]:
+    """Column widths: natural widths, then shrink columns (index, minimum), in order, to fit `width`."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    total = sum(widths) + 2 * (len(widths) - 1)
-    if total > width:
-        widths[flexible] = max(8, widths[flexible] - (total - width))
+    for column, minimum in shrinkable:
+        excess = sum(widths) + 2 * (len(widths) - 1) - width
+        if excess <= 0:
+            break
+        widths[column] = max(minimum, widths[column] - excess)
     return widths
 
 
@@ -122,7 +124,7 @@ def write_table(
             f"{STATE_MARK[job.state]} {job.state.value}", one_line(job.status_text, 60), pages, tries,
             one_line(item.DestinationFax or "", 24), one_line(subject, 60),
         ])
-    widths = _fit(rows, width, flexible=len(header) - 1)
+    widths = _fit(rows, width, shrinkable=[(7, 8), (3, 12), (6, 8), (0, 8)])
     for n, row in enumerate(rows):
         cells = [_cell(text, widths[i]).ljust(widths[i]) for i, text in enumerate(row)]
         if colour and n > 0:
