@@ -125,8 +125,13 @@ def write_table(
             one_line(item.DestinationFax or "", 24), one_line(subject, 60),
         ])
     widths = _fit(rows, width, shrinkable=[(7, 8), (3, 12), (6, 8), (0, 8)])
+    # Still too wide for the terminal: drop the attempts, then the pages column, rather than wrap.
+    for drop in (5, 4):
+        if sum(widths) + 2 * (len(widths) - 1) <= width:
+            break
+        widths[drop] = -1
     for n, row in enumerate(rows):
-        cells = [_cell(text, widths[i]).ljust(widths[i]) for i, text in enumerate(row)]
+        cells = [_cell(text, widths[i]).ljust(widths[i]) for i, text in enumerate(row) if widths[i] >= 0]
         if colour and n > 0:
             code = STATE_COLOUR.get(jobs[n - 1].state)
             if code:
