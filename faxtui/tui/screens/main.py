@@ -1,0 +1,391 @@
+"""The main screen: account bar, job table, and the detail / watch / event panes.
+
+Wide terminals (>= 120 columns) show the three panes side by side under the table; narrow ones
+show one at a time with a one-line tab strip (`v` switches). Everything here changes only in
+response to poller messages (routed by the app), key bindings and the 1 s tick of the bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.events import Click
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Input
+
+from faxtui.events import AccountUpdated, JobsUpdated
+from faxtui.store import Transition, WatchEntry
+from faxtui.tui.filtering import JobFilter
+from faxtui.tui.formatting import clean, short_time, zone_label
+from faxtui.tui.widgets.account_bar import FAILING, AccountBar
+from faxtui.tui.widgets.detail_pane import DetailPane
+from faxtui.tui.widgets.event_log import EventLog, account_line, change_line, transition_line
+from faxtui.tui.widgets.inputs import FaxInput
+from faxtui.tui.widgets.job_table import COLUMN_KEYS, COLUMN_LABEL, JobTable, row_key
+from faxtui.tui.widgets.watch_list import WatchList
+
+if TYPE_CHECKING:
+    from faxtui.tui.app import FaxApp
+
+PANES: tuple[tuple[str, str], ...] = (("detail", "Detail"), ("watch", "Watch list"), ("events", "Events"))
+
+
+class PaneTabs(Widget):
+    """One line naming the panes; the shown one is highlighted (narrow layout only)."""
+
+    DEFAULT_CSS = "PaneTabs { height: 1; }"
+
+    current: reactive[str] = reactive("detail")
+
+    def render(self) -> Text:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        for key, label in PANES:
+            style = "reverse bold" if key == self.current else "dim"
+            line.append(f" {label} ", style=style)
+            line.append(" ")
+        line.append(" v switches", style="dim italic")
+        if self.current == "watch":
+            line.append(f" · {WatchList.KEYS_HINT}", style="dim italic")
+        return line
+
+    def on_click(self, event: Click) -> None:
+        x = 0
+        for key, label in PANES:
+            width = len(label) + 3
+            if x <= event.x < x + width:
+                if isinstance(self.screen, MainScreen):
+                    self.screen.pane = key
+                return
+            x += width
+
+
+class MainScreen(Screen[None]):
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("s", "sort", "Sort"),
+        Binding("S", "sort_reverse", "Reverse sort", show=False),
+        Binding("p", "pause", "Pause"),
+        Binding("r", "refresh", "Poll", tooltip="Refresh now"),
+        Binding("w", "watch", "Watch"),
+        Binding("A", "toggle_active", "Active"),
+        Binding("F", "toggle_failed", "Failed"),
+        Binding("a", "accounts", "Accts"),
+        Binding("v", "next_pane", "Next pane", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    pane: reactive[str] = reactive("detail")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.job_filter = JobFilter()
+        self._accounts_seen: set[str] = set()
+
+    @property
+    def fax(self) -> FaxApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield AccountBar(id="accounts")
+        yield FaxInput(placeholder="filter: words, state:failed, account:ops — enter keeps, escape clears",
+                       id="filter", compact=True)
+        yield JobTable(id="jobs")
+        yield PaneTabs(id="pane-tabs")
+        with Horizontal(id="panes"):
+            yield DetailPane(id="detail")
+            with Vertical(id="side"):
+                yield WatchList(id="watch")
+                yield EventLog(id="events")
+        yield Footer(compact=True, show_command_palette=False)
+
+    # --- parts -------------------------------------------------------------------------------
+
+    @property
+    def table(self) -> JobTable:
+        return self.query_one(JobTable)
+
+    @property
+    def bar(self) -> AccountBar:
+        return self.query_one(AccountBar)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.query_one(DetailPane)
+
+    @property
+    def watchlist(self) -> WatchList:
+        return self.query_one(WatchList)
+
+    @property
+    def events(self) -> EventLog:
+        return self.query_one(EventLog)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    # --- start-up ----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        app = self.fax
+        table = self.table
+        table.zone = app.zone
+        table.now = app.now
+        self.bar.now = app.now
+        self.detail.zone = app.zone
+        self.filter_input.display = False
+        self.detail.border_title = "Detail"
+        self.watchlist.border_title = "Watch list"
+        self.watchlist.border_subtitle = WatchList.KEYS_HINT
+        self.events.border_title = "Events"
+        self.reload_all()
+        history = app.store.recent_transitions(100)
+        now = app.now()
+        self.events.add(transition_line(step, app.zone, now) for step in reversed(history)
+                        if step.old_state is not None)
+        self._accounts_seen = {name for name, s in app.poller.statuses.items() if s.last_good_poll}
+        self.set_interval(1.0, self.bar.tick, name="ages")
+        table.focus()
+        self.show_selected()
+
+    def reload_all(self) -> None:
+        """Fill every widget from the poller (start-up, demo switch, accounts reloaded)."""
+        poller = self.fax.poller
+        table = self.table
+        table.drop_accounts(poller.statuses)
+        table.put_jobs(poller.jobs.values())
+        self._update_flags()
+        table.sync(resort=True)
+        self.refresh_watch()
+        self.refresh_bar()
+
+    # --- poller events (called by the app) ---------------------------------------------------
+
+    def jobs_polled(self, event: JobsUpdated) -> None:
+        table = self.table
+        before = table.selected_key
+        table.put_jobs(event.jobs)
+        self._update_flags()
+        table.sync()
+        self.refresh_watch()
+        self.refresh_bar()
+        # An account's first answer this session introduces every job: summarise it in one line.
+        zone, now = self.fax.zone, self.fax.now()
+        first = event.account not in self._accounts_seen
+        self._accounts_seen.add(event.account)
+        lines = [change_line(c, zone, now) for c in event.changes if not first or c.old is not None]
+        if first and event.changes:
+            loaded = Text(short_time(event.at, zone, now) + " ", style="dim")
+            loaded.append(f"{clean(event.account, 40)}: {len(event.jobs)} jobs loaded")
+            lines.append(loaded)
+        self.events.add(lines)
+        if table.selected_key != before or before in {row_key(j.account, j.job_id) for j in event.jobs}:
+            self.show_selected()
+
+    def account_updated(self, event: AccountUpdated) -> None:
+        if self._update_flags():
+            self.table.sync()
+        self.refresh_bar()
+        if event.failed or event.recovered:
+            self.events.add([account_line(event, self.fax.zone, self.fax.now())])
+
+    def refresh_watch(self) -> None:
+        poller = self.fax.poller
+        self.watchlist.show(poller.watch_list(), poller.watched_job)
+
+    def refresh_bar(self) -> None:
+        app = self.fax
+        table = self.table
+        self.bar.show(
+            app.poller.statuses.values(),
+            stale=table.stale_accounts,
+            jobs=app.poller.jobs.values(),
+            paused=app.poller.paused,
+            zone_name=zone_label(app.config.ui.timezone, app.now()),
+            filter_text=self.job_filter.describe(),
+            sort_text=f"{COLUMN_LABEL[table.sort_column].lower()} {'↓' if table.sort_reverse else '↑'}",
+        )
+
+    def _update_flags(self) -> bool:
+        """Recompute which accounts are stale and which jobs are watched; True if either changed."""
+        poller = self.fax.poller
+        stale = frozenset(
+            name for name, status in poller.statuses.items()
+            if status.health in FAILING or poller.is_stale(name)
+        )
+        watched = frozenset(
+            row_key(job.account, job.job_id) for job in poller.jobs.values() if poller.is_watched(job)
+        )
+        table = self.table
+        changed = stale != table.stale_accounts or watched != table.watched
+        table.stale_accounts, table.watched = stale, watched
+        return changed
+
+    # --- selection and detail ----------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#jobs")
+    def _row_highlighted(self) -> None:
+        self.show_selected()
+
+    def show_selected(self) -> None:
+        job = self.table.selected_job
+        history: Sequence[Transition] = ()
+        if job is not None:
+            history = self.fax.store.history(job.account, job.job_id)
+        watched = job is not None and self.fax.poller.is_watched(job)
+        self.detail.show(job, history, watched=watched)
+
+    @on(DataTable.RowSelected, "#jobs")
+    def _row_selected(self) -> None:
+        if self.has_class("-narrow"):
+            self.pane = "detail"
+
+    @on(DataTable.HeaderSelected, "#jobs")
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        column = str(event.column_key.value)
+        table = self.table
+        reverse = not table.sort_reverse if column == table.sort_column else column in (
+            "submitted", "completed")
+        table.set_sort(column, reverse)
+        self.refresh_bar()
+
+    # --- watch list --------------------------------------------------------------------------
+
+    @on(WatchList.Remove)
+    def _unwatch(self, message: WatchList.Remove) -> None:
+        entry = message.entry
+        self.fax.poller.remove_watch(entry.account, entry.lookup_id)
+        self.fax.notify(f"No longer watching {entry.lookup_id} ({entry.account})", markup=False)
+
+    @on(WatchList.Relabel)
+    def _relabel(self, message: WatchList.Relabel) -> None:
+        self.fax.ask_label(message.entry)
+
+    @on(WatchList.Open)
+    def _open_watched(self, message: WatchList.Open) -> None:
+        self.show_watched(message.entry)
+
+    def show_watched(self, entry: WatchEntry) -> None:
+        job = self.fax.poller.watched_job(entry)
+        if job is None:
+            self.fax.notify("That job has not been polled yet.", markup=False)
+            return
+        table = self.table
+        if not table.select_key(row_key(job.account, job.job_id)):
+            self.set_filter("")
+            self.set_toggles(active=False, failed=False)
+            table.select_key(row_key(job.account, job.job_id))
+        table.focus()
+
+    # --- filter and sort ---------------------------------------------------------------------
+
+    def set_filter(self, text: str) -> None:
+        self.job_filter = JobFilter.parse(text, active_only=self.job_filter.active_only,
+                                          failed_only=self.job_filter.failed_only)
+        self._apply_filter()
+
+    def set_toggles(self, *, active: bool, failed: bool) -> None:
+        self.job_filter = self.job_filter.with_toggles(active_only=active, failed_only=failed)
+        self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        table = self.table
+        table.job_filter = self.job_filter
+        table.sync()
+        self.refresh_bar()
+        self.show_selected()
+
+    def action_filter(self) -> None:
+        field = self.filter_input
+        field.display = True
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.filter_input.display = bool(event.value.strip())
+        problems = self.job_filter.problems
+        if problems:
+            self.fax.notify("; ".join(problems), severity="warning", markup=False)
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        field = self.filter_input
+        if field.value or field.display:
+            field.value = ""
+            field.display = False
+            self.set_filter("")
+            self.table.focus()
+
+    def action_sort(self) -> None:
+        table = self.table
+        index = (COLUMN_KEYS.index(table.sort_column) + 1) % len(COLUMN_KEYS)
+        column = COLUMN_KEYS[index]
+        table.set_sort(column, column in ("submitted", "completed"))
+        self.refresh_bar()
+
+    def action_sort_reverse(self) -> None:
+        table = self.table
+        table.set_sort(table.sort_column, not table.sort_reverse)
+        self.refresh_bar()
+
+    def sort_by(self, column: str) -> None:
+        self.table.set_sort(column, column in ("submitted", "completed"))
+        self.refresh_bar()
+
+    def action_toggle_active(self) -> None:
+        self.set_toggles(active=not self.job_filter.active_only, failed=False)
+
+    def action_toggle_failed(self) -> None:
+        self.set_toggles(active=False, failed=not self.job_filter.failed_only)
+
+    # --- app-level actions routed here ----------------------------------------------------------
+
+    def action_pause(self) -> None:
+        self.fax.toggle_pause()
+
+    def action_refresh(self) -> None:
+        self.fax.refresh_now()
+
+    def action_watch(self) -> None:
+        self.fax.ask_watch(self.table.selected_job)
+
+    def action_accounts(self) -> None:
+        self.fax.open_accounts()
+
+    # --- panes ---------------------------------------------------------------------------------
+
+    def action_next_pane(self) -> None:
+        keys = [key for key, _ in PANES]
+        self.pane = keys[(keys.index(self.pane) + 1) % len(keys)]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_pane":
+            return self.has_class("-narrow")
+        return True
+
+    def watch_pane(self, old: str, new: str) -> None:
+        for key, _ in PANES:
+            self.set_class(key == new, f"-pane-{key}")
+        self.query_one(PaneTabs).current = new
+        focused = self.focused
+        if focused is not None and focused.id == old:
+            self.query_one(f"#{new}").focus()
+
+    def on_screen_resume(self) -> None:
+        self.set_class(True, f"-pane-{self.pane}")
+        self.refresh_bindings()
