@@ -29,9 +29,10 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter, itemgetter
 from typing import Any
 from urllib.parse import urlencode
 
@@ -57,7 +58,15 @@ from faxtui.providers.http import (
     scrub,
     soap_result,
 )
-from faxtui.soap import MAX_RESPONSE_BYTES, SoapVersion, build_envelope, is_nil, request_headers
+from faxtui.soap import (
+    MAX_RESPONSE_BYTES,
+    SoapVersion,
+    build_envelope,
+    is_nil,
+    parse_response,
+    qname,
+    request_headers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +245,7 @@ class OAuthTokenProvider:
 # --- the status call ------------------------------------------------------------------------------
 
 @dataclass(slots=True)
-class _Item:
+class StatusItem:
     """One non-nil FaxStatusList item, typed; `fax_job_id` is the FaxJobId as sent."""
 
     fax_job_id: str
@@ -257,12 +266,23 @@ class _Item:
 
 
 @dataclass(slots=True)
-class _Answer:
+class StatusAnswer:
+    """One GetRealTimeFaxStatusEx response: `return`, the items, the call's WSError, tracking headers."""
+
     ok: bool
-    items: list[_Item]
+    items: list[StatusItem]
     ws_code: int | None
     ws_text: str | None
     headers: dict[str, str]
+
+
+@dataclass(slots=True)
+class BatchJobs:
+    """The jobs one answer gives for a batch of requested ids."""
+
+    jobs: list[FaxJob]
+    not_found: list[str]
+    answered: set[str]
 
 
 @dataclass(slots=True)
@@ -276,35 +296,120 @@ class _Tally:
 
 
 def _int(parent: etree._Element, name: str, label: str) -> int | None:
-    text = child_text(parent, CONCORD_NS, name)
+    return _int_text(child_text(parent, CONCORD_NS, name), name, label)
+
+
+def _int_text(text: str | None, name: str, label: str) -> int | None:
+    """An optional xsd:int: None when absent or blank."""
     if text is None or not text.strip():
         return None
     try:
-        return parse_int(text)
+        value = parse_int(text)
     except ValueError:
         raise ProtocolError(f"{label}: {name} is not an int") from None
+    _remember(_INTS, text, value)  # the same codes and page counts come back item after item
+    return value
 
 
-def parse_status_item(el: etree._Element) -> _Item:
-    fax_job_id = (child_text(el, CONCORD_NS, "FaxJobId") or "").strip()
-    label = f"RealTimeFaxStatusEx {fax_job_id}" if fax_job_id else "RealTimeFaxStatusEx"
-    error = child(el, CONCORD_NS, "Error")
-    return _Item(
-        fax_job_id=fax_job_id,
-        status_id=_int(el, "FaxJobStatusId", label),
-        description=child_text(el, CONCORD_NS, "StatusDescription"),
-        recipient_state=_int(el, "RecipientState", label),
-        current_pages=_int(el, "RecipientCurrentPageCount", label),
-        total_pages=_int(el, "RecipientTotalPageCount", label),
-        delivery_time=child_text(el, CONCORD_NS, "FaxDeliveryDateTime"),
-        duration=_int(el, "FaxDeliveryDuration", label),
-        remote_csid=child_text(el, CONCORD_NS, "RemoteFaxCSID"),
-        error_code=_int(error, "ErrorCode", label) if error is not None else None,
-        error_string=child_text(error, CONCORD_NS, "ErrorString") if error is not None else None,
+# Reading items fast: each item's children are read once, in C (`map` over `tag` and `text`);
+# the tag sequence picks, from a cache, a getter of each field's text (the first child in the
+# FaxWS namespace, else the first unqualified one, as `child_text` finds it). Numbers come from a
+# cache of texts seen before; anything else is converted in the order the fields are declared,
+# so the first bad field raises the same error as a plain reading would.
+
+_TAG = attrgetter("tag")
+_TEXT = attrgetter("text")
+_ITEM_FIELDS = (
+    "FaxJobId", "FaxJobStatusId", "StatusDescription", "RecipientState", "RecipientCurrentPageCount",
+    "RecipientTotalPageCount", "FaxDeliveryDateTime", "FaxDeliveryDuration", "RemoteFaxCSID", "Error",
+)
+_ERROR_FIELDS = ("ErrorCode", "ErrorString")
+_NONE_IS_EMPTY: dict[str | None, str | None] = {None: ""}
+_PLAIN_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-](?:0[0-9]|1[0-4]):[0-5][0-9]"
+)
+"""Concord's own form (D6), with an offset `parse_datetime` accepts: the C parser reads it alike."""
+_NOT_CACHED = object()
+CACHE_LIMIT = 16384
+"""Most entries in each cache; a full cache is emptied and refilled."""
+
+_Layout = tuple[Callable[[list[Any]], tuple[Any, ...]], tuple[int, ...]]
+_LAYOUTS: dict[tuple[tuple[object, ...], tuple[str, ...]], _Layout] = {}
+_INTS: dict[str | None, int | None] = {}
+_TIMES: dict[str, datetime | None] = {}
+_STATES: dict[int | None, JobState] = {}
+_INT_FIELDS = (
+    "FaxJobStatusId", "RecipientState", "RecipientCurrentPageCount", "RecipientTotalPageCount",
+    "FaxDeliveryDuration", "ErrorCode",
+)
+_MISSES = (_NOT_CACHED,) * len(_INT_FIELDS)
+
+
+def clear_caches() -> None:
+    """Forget every cached layout and value (for benchmarks of a first parse; results are the same)."""
+    for cache in (_LAYOUTS, _INTS, _TIMES, _STATES):
+        cache.clear()
+    _INTS.update({None: None, "": None})
+
+
+clear_caches()
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+        if cache is _INTS:
+            _INTS.update({None: None, "": None})
+    cache[key] = value
+
+
+def _layout(tags: tuple[object, ...], names: tuple[str, ...]) -> _Layout:
+    """Where each of `names` is among the children: the first qualified one, else the first
+    unqualified one, else the position just past the last child. With a getter of those positions."""
+    layout = _LAYOUTS.get((tags, names))
+    if layout is None:
+        first: dict[object, int] = {}
+        for n, tag in enumerate(tags):
+            first.setdefault(tag, n)
+        absent = len(tags)
+        at = tuple(first.get(qname(CONCORD_NS, name), first.get(name, absent)) for name in names)
+        layout = (itemgetter(*at), at)
+        _remember(_LAYOUTS, (tags, names), layout)
+    return layout
+
+
+def _child_texts(
+    el: etree._Element, names: tuple[str, ...]
+) -> tuple[tuple[Any, ...], list[Any], tuple[int, ...]]:
+    """`child_text` of each of `names` (None when absent, "" when empty), the children, and where each is."""
+    kids: list[Any] = list(el)
+    texts: list[Any] = list(map(_TEXT, kids))
+    texts = list(map(_NONE_IS_EMPTY.get, texts, texts))
+    texts.append(None)
+    getter, at = _layout(tuple(map(_TAG, kids)), names)
+    return getter(texts), kids, at
+
+
+def parse_status_item(el: etree._Element) -> StatusItem:
+    """A RealTimeFaxStatusEx item -> `StatusItem` (blank numbers are None; a malformed one raises)."""
+    found, kids, at = _child_texts(el, _ITEM_FIELDS)
+    job_id, status, description, state, current, total, when, duration, csid, _ = found
+    error_code = error_string = None
+    if at[-1] < len(kids):  # the Error element
+        (error_code, error_string), _, _ = _child_texts(kids[at[-1]], _ERROR_FIELDS)
+    int_texts = (status, state, current, total, duration, error_code)
+    ints: list[Any] = list(map(_INTS.get, int_texts, _MISSES))
+    fax_job_id = (job_id or "").strip()
+    if _NOT_CACHED in ints:
+        label = f"RealTimeFaxStatusEx {fax_job_id}" if fax_job_id else "RealTimeFaxStatusEx"
+        ints = [_int_text(text, name, label) for text, name in zip(int_texts, _INT_FIELDS, strict=True)]
+    return StatusItem(
+        fax_job_id, ints[0], description, ints[1], ints[2], ints[3], when, ints[4], csid, ints[5],
+        error_string,
     )
 
 
-def parse_status_response(response: etree._Element, headers: dict[str, str]) -> _Answer:
+def parse_status_response(response: etree._Element, headers: dict[str, str]) -> StatusAnswer:
     flag = (child_text(response, CONCORD_NS, "return") or "").strip().lower()
     if flag not in ("true", "1", "false", "0"):
         raise ProtocolError(f"{RESPONSE_ELEMENT}: return is missing or not a boolean")
@@ -314,37 +419,42 @@ def parse_status_response(response: etree._Element, headers: dict[str, str]) -> 
     ws_error = child(response, CONCORD_NS, "WSError")
     ws_code = _int(ws_error, "ErrorCode", "WSError") if ws_error is not None else None
     ws_text = child_text(ws_error, CONCORD_NS, "ErrorString") if ws_error is not None else None
-    return _Answer(flag in ("true", "1"), items, ws_code, ws_text, headers)
+    return StatusAnswer(flag in ("true", "1"), items, ws_code, ws_text, headers)
 
 
 def _delivery_time(text: str | None) -> datetime | None:
     """FaxDeliveryDateTime is an xsd:string: an unreadable one is kept raw, not fatal."""
     if not text or not text.strip():
         return None
-    try:
-        return parse_datetime(text)
-    except ValueError:
-        return None
+    value: object = _TIMES.get(text, _NOT_CACHED)
+    if value is _NOT_CACHED:
+        try:
+            if _PLAIN_TIME.fullmatch(text) and text[:4] > "0001":
+                value = datetime.fromisoformat(text)  # the same value `parse_datetime` gives, in C
+            else:
+                value = parse_datetime(text)
+        except ValueError:
+            value = None
+        _remember(_TIMES, text, value)
+    return value if isinstance(value, datetime) else None
+
+
+def _state(status: int | None) -> JobState:
+    state = _STATES.get(status)
+    if state is None:
+        state = concord_state(status)
+        _remember(_STATES, status, state)
+    return state
 
 
 def job_from_item(
-    account: str, item: _Item, job_id: str, lookup_id: str | None, headers: dict[str, str]
+    account: str, item: StatusItem, job_id: str, lookup_id: str | None, headers: Mapping[str, str]
 ) -> FaxJob:
     """A FaxJob from one RealTimeFaxStatusEx item (FaxItemEx filled per `CONCORD_MAPPED`)."""
     native = ConcordStatus(
-        FaxJobId=item.fax_job_id,
-        FaxJobStatusId=item.status_id,
-        StatusDescription=item.description,
-        RecipientState=item.recipient_state,
-        RecipientCurrentPageCount=item.current_pages,
-        RecipientTotalPageCount=item.total_pages,
-        FaxDeliveryDateTime=item.delivery_time,
-        FaxDeliveryDuration=item.duration,
-        RemoteFaxCSID=item.remote_csid,
-        ErrorCode=item.error_code,
-        ErrorString=item.error_string,
-        activity_id=headers.get(ACTIVITY_ID_HEADER),
-        execution_time_ms=headers.get(EXECUTION_TIME_HEADER),
+        item.fax_job_id, item.status_id, item.description, item.recipient_state, item.current_pages,
+        item.total_pages, item.delivery_time, item.duration, item.remote_csid, item.error_code,
+        item.error_string, headers.get(ACTIVITY_ID_HEADER), headers.get(EXECUTION_TIME_HEADER),
     )
     fields = FaxItemEx(
         TransactionID=item.fax_job_id or job_id,
@@ -360,25 +470,18 @@ def job_from_item(
         code: int | None = CONCORD_INVALID_JOB_ID
         text = item.description or item.error_string or CONCORD_ERROR_TEXT[CONCORD_INVALID_JOB_ID]
     else:
-        state = concord_state(item.status_id)
+        state = _state(item.status_id)
         code = item.status_id
         text = concord_status_text(item.status_id, item.description)
         if item.status_id is None and item.error_code:
             text = item.error_string or CONCORD_ERROR_TEXT.get(item.error_code, f"Error {item.error_code}")
     return FaxJob(
-        account=account,
-        service="concord",
-        job_id=job_id,
-        item=fields,
-        state=state,
-        status_code=code,
-        status_text=text,
-        concord=native,
-        lookup_id=lookup_id if lookup_id != job_id else None,
+        account, "concord", job_id, fields, state, code, text, native,
+        lookup_id if lookup_id != job_id else None,
     )
 
 
-def match_items(requested: Sequence[str], items: Sequence[_Item]) -> list[tuple[_Item, str | None]]:
+def match_items(requested: Sequence[str], items: Sequence[StatusItem]) -> list[tuple[StatusItem, str | None]]:
     """Pair each item with the requested id it answers (None for an item nobody asked for)."""
     unmatched = list(requested)
     paired: list[str | None] = [None] * len(items)
@@ -396,6 +499,29 @@ def match_items(requested: Sequence[str], items: Sequence[_Item]) -> list[tuple[
             paired[n] = chosen
     pairs = zip(items, paired, strict=True)
     return [(item, req) for item, req in pairs if req is not None or item.fax_job_id]
+
+
+def answer_jobs(account: str, requested: Sequence[str], answer: StatusAnswer) -> BatchJobs:
+    """The jobs of one answer to a batch of `requested` ids (see the module docstring for matching)."""
+    jobs: list[FaxJob] = []
+    not_found: list[str] = []
+    answered: set[str] = set()
+    for item, lookup in match_items(requested, answer.items):
+        job_id = item.fax_job_id or lookup or ""  # match_items keeps no item without either
+        jobs.append(job_from_item(account, item, job_id, lookup, answer.headers))
+        if lookup is not None:
+            answered.add(lookup)
+        if item.not_found:
+            not_found.append(lookup or job_id)
+    return BatchJobs(jobs, not_found, answered)
+
+
+def parse_status(body: bytes, headers: Mapping[str, str] | None = None, http_status: int | None = None
+                 ) -> StatusAnswer:
+    """A GetRealTimeFaxStatusEx response body -> `StatusAnswer`, without I/O: what the client does
+    after the HTTP checks (`answer_jobs` then makes the jobs). Raises `SoapFault` or `ProtocolError`."""
+    _, response = parse_response(body, CONCORD_NS, RESPONSE_ELEMENT, http_status=http_status)
+    return parse_status_response(response, dict(headers or {}))
 
 
 def _unique(ids: Iterable[str]) -> list[str]:
@@ -520,26 +646,20 @@ class ConcordClient:
                 tally.not_found.extend(batch)
                 return
             raise self._ws_error(answer)
-        answered: set[str] = set()
-        for item, requested in match_items(batch, answer.items):
-            job_id = item.fax_job_id or requested or ""  # match_items keeps no item without either
-            job = job_from_item(self.account, item, job_id, requested, answer.headers)
-            tally.jobs.append(job)
-            if requested is not None:
-                answered.add(requested)
-            if item.not_found:
-                tally.not_found.append(requested or job_id)
+        found = answer_jobs(self.account, batch, answer)
+        tally.jobs.extend(found.jobs)
+        tally.not_found.extend(found.not_found)
         if invalid_id_said:
-            tally.not_found.extend(r for r in batch if r not in answered)
+            tally.not_found.extend(r for r in batch if r not in found.answered)
 
-    def _ws_error(self, answer: _Answer) -> ProviderError:
+    def _ws_error(self, answer: StatusAnswer) -> ProviderError:
         code = answer.ws_code
         text = answer.ws_text or CONCORD_ERROR_TEXT.get(code or 0, "no error text")
         if looks_like_auth_failure(answer.ws_text):
             return AuthError(f"authentication failed for account {self.account} (Concord {code}: {text})")
         return ServiceError(f"Concord error {code}: {text} (account {self.account})", code=code)
 
-    async def _exchange(self, batch: list[str], tally: _Tally) -> _Answer:
+    async def _exchange(self, batch: list[str], tally: _Tally) -> StatusAnswer:
         """One call, retried once with a fresh token when the service rejects a provider's token."""
         for attempt in (1, 2):
             token = await self._bearer()  # a rejected token *request* is final: no retry
@@ -564,7 +684,7 @@ class ConcordClient:
             return await self.token_provider.token()
         return self._token
 
-    async def _call(self, batch: list[str], token: str | None, tally: _Tally) -> _Answer:
+    async def _call(self, batch: list[str], token: str | None, tally: _Tally) -> StatusAnswer:
         headers = request_headers(self.soap_version, SOAP_ACTION)  # 1.1: SOAPAction: ""
         headers[REQUEST_ID_HEADER] = str(uuid.uuid4())
         if token is not None:
@@ -582,8 +702,16 @@ __all__ = [
     "CONCORD_NS",
     "DEFAULT_ENDPOINT",
     "DEFAULT_TOKEN_URL",
+    "BatchJobs",
     "ConcordClient",
     "OAuthTokenProvider",
+    "StatusAnswer",
+    "StatusItem",
+    "answer_jobs",
+    "job_from_item",
     "looks_like_auth_failure",
     "match_items",
+    "parse_status",
+    "parse_status_item",
+    "parse_status_response",
 ]
