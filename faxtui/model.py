@@ -161,8 +161,10 @@ class ConcordStatus:
     RemoteFaxCSID: str | None = None
     ErrorCode: int | None = None
     ErrorString: str | None = None
-    activity_id: str | None = None
-    execution_time_ms: str | None = None
+    # Tracking headers differ on every answer; they are kept, but a job whose answer differs only
+    # in them has not changed (so it is not rewritten to the store on every poll).
+    activity_id: str | None = field(default=None, compare=False)
+    execution_time_ms: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
