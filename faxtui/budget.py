@@ -3,71 +3,159 @@
 InterFax allows 6 status calls a minute per user; one `CallBudget` is shared by every account
 that logs in as the same user on the same endpoint, so two accounts (or a refresh-happy
 operator) cannot exceed it together.
+
+With a `ledger` (the state store's `calls` table) the budget is also shared across time and
+processes: a restarted faxtui sees the calls its previous run made in the last minute, and two
+faxtui processes on one data directory take their calls from the same window, each check-and-take
+being one database transaction. The ledger needs a clock every process agrees on, so a budget with
+a ledger runs on wall time (`time.time`) rather than a monotonic clock. If the ledger cannot be
+used (a read-only or full disk), the budget says so once in the log and counts in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+MAX_HOLD = 900.0
+"""Longest a server's "slow down" is honoured for in one go (a Retry-After of hours is a mistake)."""
+RECHECK_SECONDS = 1.0
+"""A waiting `acquire` looks again at least this often (another process, or a clock change)."""
+
+LedgerKey = tuple[str, str, str]
+
+
+class CallLedger(Protocol):
+    """Where calls are recorded so several budgets (processes) share one window. See `Store`."""
+
+    def take_call(self, key: LedgerKey, now: float, limit: int, window: float) -> float: ...
+
+    def add_calls(self, key: LedgerKey, stamps: Sequence[float]) -> None: ...
+
+    def recent_calls(self, key: LedgerKey, now: float, window: float) -> list[float]: ...
 
 
 class CallBudget:
     def __init__(
-        self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: int,
+        window: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        ledger: CallLedger | None = None,
+        key: LedgerKey | None = None,
     ) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("a budget needs a positive limit and window")
+        if (ledger is None) != (key is None):
+            raise ValueError("a ledger needs a key, and a key a ledger")
         self.limit = limit
         self.window = window
         self._clock = clock
+        self._ledger = ledger
+        self._key = key
         self._calls: deque[float] = deque()
         self._lock = asyncio.Lock()
         self.spent = 0
+
+    # --- the ledger, when there is one and it works --------------------------------------------
+
+    def _ledger_failed(self, err: Exception) -> None:
+        log.warning("call ledger unusable (%s); counting calls in memory only", err)
+        self._ledger = None
+
+    def _stamps(self, now: float) -> list[float]:
+        """Calls inside the window ending at `now`: from the ledger, else from memory."""
+        self._expire(now)
+        if self._ledger is not None and self._key is not None:
+            try:
+                return self._ledger.recent_calls(self._key, now, self.window)
+            except Exception as err:
+                self._ledger_failed(err)
+        return list(self._calls)
+
+    def _take(self, now: float) -> float:
+        """Take a call at `now` if the window has room (0.0), else the seconds until it will."""
+        if self._ledger is not None and self._key is not None:
+            try:
+                wait = self._ledger.take_call(self._key, now, self.limit, self.window)
+            except Exception as err:
+                self._ledger_failed(err)
+            else:
+                if wait <= 0:
+                    self._note(now)
+                return wait
+        self._expire(now)
+        if len(self._calls) < self.limit:
+            self._note(now)
+            return 0.0
+        return max(0.0, self._calls[len(self._calls) - self.limit] + self.window - now)
+
+    def _note(self, now: float) -> None:
+        self._calls.append(now)
+        self.spent += 1
 
     def _expire(self, now: float) -> None:
         while self._calls and self._calls[0] <= now - self.window:
             self._calls.popleft()
 
+    # --- the API -------------------------------------------------------------------------------
+
     def available(self) -> int:
         """How many calls could be made right now."""
-        self._expire(self._clock())
-        return self.limit - len(self._calls)
+        return max(0, self.limit - len(self._stamps(self._clock())))
 
     def wait_time(self) -> float:
         """Seconds until the next call is allowed (0 when one is allowed now)."""
         now = self._clock()
-        self._expire(now)
-        if len(self._calls) < self.limit:
+        stamps = self._stamps(now)
+        if len(stamps) < self.limit:
             return 0.0
-        return max(0.0, self._calls[0] + self.window - now)
+        return max(0.0, stamps[len(stamps) - self.limit] + self.window - now)
 
     def try_acquire(self) -> bool:
         """Take a call now if the window has room."""
-        if self.available() <= 0:
-            return False
-        self._calls.append(self._clock())
-        self.spent += 1
-        return True
+        return self._take(self._clock()) <= 0
 
     async def acquire(self) -> None:
         """Wait until the window has room, then take a call."""
         async with self._lock:
             while True:
-                delay = self.wait_time()
+                delay = self._take(self._clock())
                 if delay <= 0:
-                    self._calls.append(self._clock())
-                    self.spent += 1
                     return
-                await asyncio.sleep(delay)
+                await asyncio.sleep(min(delay, RECHECK_SECONDS))
+
+    def charge(self, calls: int) -> None:
+        """Count `calls` that were made without asking first (a client that had to retry or split)."""
+        if calls <= 0:
+            return
+        now = self._clock()
+        stamps = [now] * calls
+        for stamp in stamps:
+            self._note(stamp)
+        self._record(stamps)
 
     def exhaust(self, seconds: float | None = None) -> float:
         """The server said we are over its limit: count the window as full for `seconds`
-        (default: a whole window) and return when the next call is allowed, in seconds."""
+        (default: a whole window; at most `MAX_HOLD`) and return when the next call is allowed."""
         now = self._clock()
-        hold = self.window if seconds is None else seconds
+        hold = self.window if seconds is None else max(0.0, min(float(seconds), MAX_HOLD))
         # Fill the window with calls that expire `hold` seconds from now.
         stamp = now + hold - self.window
         self._calls = deque([stamp] * self.limit)
+        self._record([stamp] * self.limit)
         return hold
+
+    def _record(self, stamps: list[float]) -> None:
+        if self._ledger is not None and self._key is not None:
+            try:
+                self._ledger.add_calls(self._key, stamps)
+            except Exception as err:
+                self._ledger_failed(err)

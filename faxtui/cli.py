@@ -117,9 +117,17 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def _open_store() -> Any:
-    from faxtui.store import Store
+    """The state store; a damaged one was moved aside and rebuilt: say so on stderr, in one line."""
+    from faxtui.store import Store, StoreError
 
-    return Store.open()
+    try:
+        store = Store.open()
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    notice = store.recovery_notice()
+    if notice is not None:
+        print(f"faxtui: {notice}", file=sys.stderr)
+    return store
 
 
 # --- status --------------------------------------------------------------------------------
@@ -130,7 +138,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     from faxtui.config import ConfigError
     from faxtui.poller import Poller, utc_now
-    from faxtui.report import status_json, write_table
+    from faxtui.report import dumps_json, status_json, write_table
 
     config = _load(args)
     if not config.accounts:
@@ -143,6 +151,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     async def run() -> tuple[list[Any], list[Any], set[tuple[str, str]]]:
         with _open_store() as store:
             poller = Poller(config, store)
+            for acc in config.accounts:
+                wait = poller.budget_for(acc).wait_time() if acc.name in names else 0.0
+                if wait > 1:  # earlier runs used this user's calls: say why we are quiet
+                    print(f"faxtui: {acc.name}: waiting {wait:.0f} s for the service's rate limit "
+                          f"(calls made in the last minute, by this or another faxtui)", file=sys.stderr)
             try:
                 statuses = await poller.poll_once(names)
             finally:
@@ -160,7 +173,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     if args.json:
-        json.dump(status_json(statuses, jobs, watched, utc_now()), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write(dumps_json(status_json(statuses, jobs, watched, utc_now())))
         sys.stdout.write("\n")
     else:
         write_table(statuses, jobs, sys.stdout)
@@ -248,11 +261,13 @@ def _account_from_args(args: argparse.Namespace, config: Config) -> AccountConfi
 
 
 def _test_one(acc: AccountConfig) -> tuple[bool, str]:
+    """One test call, taken from the rate budget this account's user shares with every faxtui."""
     import asyncio
 
-    from faxtui.poller import test_account
+    from faxtui.poller import budget_for_test, test_account
 
-    return asyncio.run(test_account(acc))
+    with _open_store() as store:
+        return asyncio.run(test_account(acc, budget=budget_for_test(acc, store)))
 
 
 def cmd_accounts(args: argparse.Namespace) -> int:
@@ -319,9 +334,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
             elif not entries:
                 print("The watch list is empty.")
             else:
-                width = max(len(e.account) for e in entries)
+                from faxtui.errors import one_line
+
+                width = max(len(one_line(e.account, 60)) for e in entries)
                 for e in entries:
-                    print(f"{e.account.ljust(width)}  {e.lookup_id}  {e.label}".rstrip())
+                    cells = (one_line(e.account, 60).ljust(width), one_line(e.lookup_id, 80),
+                             one_line(e.label))
+                    print("  ".join(cells).rstrip())
             return EXIT_OK
         try:
             acc = config.account(args.account)
@@ -346,6 +365,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import logging
+
+    # What goes wrong reaches the user as one clear line from the command itself (a failed account,
+    # a rebuilt database); Python's last-resort handler would add raw, duplicate lines to stderr.
+    logging.getLogger("faxtui").addHandler(logging.NullHandler())
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["sim"]:
         from faxtui.sim import main as sim_main

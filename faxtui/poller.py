@@ -3,12 +3,20 @@
 The poller owns the live picture (`jobs`, `statuses`) and keeps the store in step with it.
 It runs on one asyncio loop (the TUI's, or `asyncio.run` for the CLI) and reports through
 `emit`, called synchronously on that loop. It never imports Textual.
+
+Nothing a server does, and no bug in a client, ends an account's loop: every failure becomes the
+account's health and one-line `last_error` (with the account's secrets replaced by `***`), the
+last known jobs stay, and the account retries with exponential backoff. Rate budgets are kept in
+the store's call ledger, so they hold across restarts and across processes sharing a data
+directory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -18,15 +26,22 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from faxtui.budget import CallBudget
-from faxtui.codes import INTERFAX_ALL_TRANSACTIONS, INTERFAX_MAX_ITEMS, INTERFAX_STATUS_CALLS_PER_MINUTE
+from faxtui.codes import (
+    INTERFAX_ALL_TRANSACTIONS,
+    INTERFAX_MAX_ITEMS,
+    INTERFAX_STATUS_CALLS_PER_MINUTE,
+)
 from faxtui.config import AccountConfig, Config, ConfigError, resolve_secret
 from faxtui.errors import AuthError, ProviderError, RateLimited, TransportError, one_line
 from faxtui.events import AccountUpdated, JobsUpdated, PollerEvent, StateChange, WatchChanged
 from faxtui.ids import validate_lookup_id
 from faxtui.model import AccountStatus, FaxJob, Health, JobState
 from faxtui.providers.concord import ConcordClient, OAuthTokenProvider
+from faxtui.providers.http import Redactor, insecure_endpoint_problem, make_redactor
 from faxtui.providers.interfax import InterFaxClient
-from faxtui.store import Store, Transition, WatchEntry
+from faxtui.store import Store, StoreError, Transition, WatchEntry
+
+log = logging.getLogger(__name__)
 
 Emit = Callable[[PollerEvent], None]
 Client = InterFaxClient | ConcordClient
@@ -38,16 +53,44 @@ CONCORD_CALLS_PER_MINUTE = 120
 MAX_BACKOFF = 300.0
 STALE_AFTER_POLLS = 3
 """An account whose last good poll is older than this many intervals is shown as stale."""
+MAX_JOBS_PER_ACCOUNT = 20_000
+"""Most jobs kept per account, in memory and in the store: the oldest finished, unwatched ones go
+first, so a monitor left running for weeks stays the same size."""
+STORE_PRUNE_SECONDS = 3600.0
+"""How often the store's jobs and history tables are trimmed."""
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def make_client(acc: AccountConfig, http: httpx.AsyncClient) -> Client:
-    """Build the client of one account, resolving its secrets (which may run a command)."""
+def check_transport_security(acc: AccountConfig) -> None:
+    """Refuse a plain-http endpoint or token URL off this machine unless the account allows it.
+
+    `load_config` checks this for files; this repeats it for accounts built in code (the TUI's
+    account form, tests), so no path sends credentials unencrypted over a network by accident.
+    """
+    if acc.allow_insecure:
+        return
+    for what, url in (("endpoint", acc.endpoint), ("token_url", acc.token_url)):
+        problem = insecure_endpoint_problem(url) if url else None
+        if problem is not None:
+            raise ConfigError(
+                f"account {acc.name!r}: {what}: {problem}; use https, or set allow_insecure = true"
+            )
+
+
+async def make_client_with_secrets(acc: AccountConfig, http: httpx.AsyncClient) -> tuple[Client, list[str]]:
+    """Build the client of one account, resolving its secrets (which may run a command).
+
+    Also returns the resolved secrets, so whoever reports this account's errors can redact them.
+    """
+    check_transport_security(acc)
+    secrets: list[str] = []
 
     async def secret(ref: object, what: str) -> str:
-        return await asyncio.to_thread(resolve_secret, ref, what=what, account=acc.name)  # type: ignore[arg-type]
+        value = await asyncio.to_thread(resolve_secret, ref, what=what, account=acc.name)  # type: ignore[arg-type]
+        secrets.append(value)
+        return value
 
     if acc.service == "interfax":
         if acc.username is None or acc.password is None:
@@ -55,24 +98,38 @@ async def make_client(acc: AccountConfig, http: httpx.AsyncClient) -> Client:
         return InterFaxClient(
             acc.name, acc.endpoint, acc.username, await secret(acc.password, "password"),
             soap_version=acc.soap_version, http=http, timeout=acc.timeout_seconds,
-        )
+        ), secrets
     if acc.user_id is None:
         raise ConfigError(f"account {acc.name!r}: user_id is required")
     common = {"soap_version": acc.soap_version, "http": http, "timeout": acc.timeout_seconds,
               "batch_size": acc.batch_size}
     if acc.token is not None:
         return ConcordClient(acc.name, acc.endpoint, acc.user_id, token=await secret(acc.token, "token"),
-                             **common)  # type: ignore[arg-type]
+                             **common), secrets  # type: ignore[arg-type]
     if acc.client_secret is not None and acc.token_url and acc.client_id:
         provider = OAuthTokenProvider(
-            acc.token_url, acc.client_id, await secret(acc.client_secret, "client_secret"), http=http
+            acc.token_url, acc.client_id, await secret(acc.client_secret, "client_secret"), http=http,
+            timeout=acc.timeout_seconds,
         )
         return ConcordClient(acc.name, acc.endpoint, acc.user_id, token_provider=provider,
-                             **common)  # type: ignore[arg-type]
+                             **common), secrets  # type: ignore[arg-type]
     if acc.pin is not None:
         return ConcordClient(acc.name, acc.endpoint, acc.user_id, pin=await secret(acc.pin, "pin"),
-                             **common)  # type: ignore[arg-type]
+                             **common), secrets  # type: ignore[arg-type]
     raise ConfigError(f"account {acc.name!r}: no Concord credentials (token, client credentials or pin)")
+
+
+async def make_client(acc: AccountConfig, http: httpx.AsyncClient) -> Client:
+    """Build the client of one account, resolving its secrets (which may run a command)."""
+    client, _ = await make_client_with_secrets(acc, http)
+    return client
+
+
+def _secrets_of(client: Client | None) -> list[str]:
+    """What a client was built with and must never show (its token provider's tokens included)."""
+    if isinstance(client, ConcordClient) and client.token_provider is not None:
+        return client.token_provider.secrets()
+    return []
 
 
 def _health_for(error: Exception) -> Health:
@@ -92,10 +149,16 @@ class _AccountLoop:
     budget: CallBudget
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     client: Client | None = None
+    secrets: list[str] = field(default_factory=list, repr=False)
     task: asyncio.Task[None] | None = None
     next_due: float = 0.0
-    lookup_cursor: int = 0
+    lookups: int = 0
+    looked_up: dict[str, float] = field(default_factory=dict)
+    """When (in look-ups made) each off-page id was last asked about: the longest ago goes first."""
     confirmed_final: set[str] = field(default_factory=set)
+
+    def redactor(self) -> Redactor:
+        return make_redactor([*self.secrets, *_secrets_of(self.client)])
 
 
 class Poller:
@@ -111,16 +174,30 @@ class Poller:
         http: httpx.AsyncClient | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        wall: Callable[[], float] = time.time,
+        clock_speed: float = 1.0,
     ) -> None:
+        """`now` stamps what the user sees, `monotonic` schedules polls, `wall` times the rate
+        budgets (it must agree between processes: the budgets are shared through the store).
+        `clock_speed` > 1 shrinks the rate windows for a simulator running faster than real time
+        (the soak benchmark); it is 1 for real services."""
+        if not clock_speed > 0:
+            raise ValueError("clock_speed must be > 0")
         self.config = config
         self.store = store
         self._emit = emit or (lambda event: None)
         self._now = now
         self._monotonic = monotonic
         self._jitter = jitter
-        self._own_http = http is None
-        self._http = http or httpx.AsyncClient(http2=False, follow_redirects=False)
+        self._wall = wall
+        self._clock_speed = clock_speed
+        self._shared_http = http
+        # Without a given client, each account gets its own connection pool (httpcore scans the whole
+        # pool on every request), all sharing one TLS context so certificates are loaded once.
+        self._account_http: dict[str, httpx.AsyncClient] = {}
+        self._tls = httpx.create_ssl_context()
         self._budgets: dict[tuple[str, str, str], CallBudget] = {}
+        self._lookup_budgets: dict[int, CallBudget] = {}
         self._loops: dict[str, _AccountLoop] = {}
         self._resume = asyncio.Event()
         self._resume.set()
@@ -128,6 +205,10 @@ class Poller:
         self.paused = False
         self.statuses: dict[str, AccountStatus] = {}
         self.jobs: dict[tuple[str, str], FaxJob] = {}
+        self.store_error: str | None = None
+        """Why the last write to the state database failed (one line), or None: polling goes on
+        without it, but history is not being kept, and the user should be told."""
+        self._store_pruned_at: float | None = None
         self._watch: list[WatchEntry] = []
         self._resolved: dict[tuple[str, str], str] = {}
         self._setup(config)
@@ -135,16 +216,40 @@ class Poller:
 
     # --- set-up -------------------------------------------------------------------------------
 
-    def _budget_for(self, acc: AccountConfig) -> CallBudget:
+    def budget_for(self, acc: AccountConfig) -> CallBudget:
+        """The rate budget an account's calls come out of (shared by accounts of one user, and
+        through the store's ledger by every process on this data directory)."""
         user = acc.username if acc.service == "interfax" else acc.user_id
         key = (acc.service, acc.endpoint, user or acc.name)
         if key not in self._budgets:
             if acc.service == "interfax":
-                budget = CallBudget(INTERFAX_STATUS_CALLS_PER_MINUTE, INTERFAX_WINDOW, clock=self._monotonic)
+                limit, window = INTERFAX_STATUS_CALLS_PER_MINUTE, INTERFAX_WINDOW
             else:
-                budget = CallBudget(CONCORD_CALLS_PER_MINUTE, 60.0, clock=self._monotonic)
-            self._budgets[key] = budget
+                limit, window = CONCORD_CALLS_PER_MINUTE, 60.0
+            self._budgets[key] = CallBudget(
+                limit, window / self._clock_speed, clock=self._wall, ledger=self.store, key=key
+            )
         return self._budgets[key]
+
+    def _lookup_budget(self, loop: _AccountLoop) -> CallBudget:
+        """The part of an InterFax user's budget that look-ups of watched ids may use.
+
+        The pages every account of that user is scheduled to fetch in one window come first, so
+        look-ups never delay the main view; look-ups get what is left, and at least one a window.
+        """
+        budget = loop.budget
+        pages = sum(
+            math.ceil(budget.window / max(0.001, other.config.poll_seconds))
+            * max(1, other.config.page_depth)
+            for other in self._loops.values()
+            if other.budget is budget
+        )
+        share = max(1, budget.limit - pages)
+        current = self._lookup_budgets.get(id(budget))
+        if current is None or current.limit != share:
+            current = CallBudget(share, budget.window, clock=self._wall)
+            self._lookup_budgets[id(budget)] = current
+        return current
 
     def _setup(self, config: Config) -> None:
         self.config = config
@@ -153,7 +258,7 @@ class Poller:
             status.service = acc.service
             status.paused = self.paused
             self.statuses[acc.name] = status
-            self._loops[acc.name] = _AccountLoop(acc, status, self._budget_for(acc))
+            self._loops[acc.name] = _AccountLoop(acc, status, self.budget_for(acc))
         # Keep the bar in config order.
         self.statuses = {acc.name: self.statuses[acc.name] for acc in config.accounts}
 
@@ -291,8 +396,18 @@ class Poller:
         for loop in self._loops.values():
             if loop.task is not None:
                 loop.task.cancel()
-        if self._own_http:
-            await self._http.aclose()
+        clients, self._account_http = list(self._account_http.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    def _http_for(self, account: str) -> httpx.AsyncClient:
+        if self._shared_http is not None:
+            return self._shared_http
+        client = self._account_http.get(account)
+        if client is None:
+            client = httpx.AsyncClient(verify=self._tls, follow_redirects=False)
+            self._account_http[account] = client
+        return client
 
     async def _run_account(self, loop: _AccountLoop) -> None:
         while True:
@@ -303,7 +418,24 @@ class Poller:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(loop.wake.wait(), timeout=delay)
                 continue
-            await self._poll(loop)
+            try:
+                await self._poll(loop)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._survive(loop, exc)
+
+    def _survive(self, loop: _AccountLoop, exc: Exception) -> None:
+        """Something outside the call failed (the store, an event handler): record it and back off."""
+        message = loop.redactor()(one_line(f"internal error: {type(exc).__name__}: {exc}"))
+        log.error("account %s: %s", loop.config.name, message)
+        status = loop.status
+        status.consecutive_failures += 1
+        status.health = Health.ERROR
+        status.last_error = message
+        self._schedule(loop, ok=False)
+        with contextlib.suppress(Exception):
+            self._emit(AccountUpdated(status, self._now(), failed=status.consecutive_failures == 1))
 
     def _schedule(self, loop: _AccountLoop, ok: bool, min_delay: float = 0.0) -> None:
         interval = loop.config.poll_seconds
@@ -325,7 +457,8 @@ class Poller:
         started = self._monotonic()
         try:
             if loop.client is None:
-                loop.client = await make_client(loop.config, self._http)
+                http = self._http_for(loop.config.name)
+                loop.client, loop.secrets = await make_client_with_secrets(loop.config, http)
             if isinstance(loop.client, InterFaxClient):
                 jobs, calls = await self._poll_interfax(loop, loop.client)
             else:
@@ -359,23 +492,48 @@ class Poller:
             if len(page.jobs) < INTERFAX_MAX_ITEMS or not page.jobs:
                 break
             last_id = min(int(j.job_id) for j in page.jobs)
-        # Watched transactions that fell off the pages: one call each, only while the budget has room.
-        missing = [
-            i for i in self._watched_ids(loop.config.name)
-            if i not in jobs and i not in loop.confirmed_final
-        ]
-        if missing:
-            start = loop.lookup_cursor % len(missing)
-            for tid in missing[start:] + missing[:start]:
-                if not loop.budget.try_acquire():
+        # Jobs that fell off the pages, one call each, only while the look-up share of the budget has
+        # room: watched ids first, then jobs last seen in progress (else they would show as sending
+        # for ever); within each, the one asked about longest ago (or never) first, so none starves.
+        # Look-ups are extras: one that fails ends the look-ups, never the page already read.
+        name = loop.config.name
+        watched = [i for i in self._watched_ids(name) if i not in jobs and i not in loop.confirmed_final]
+        stale = sorted(
+            (key[1] for key, job in self.jobs.items()
+             if key[0] == name and job.state.is_active and key[1] not in jobs
+             and key[1] not in loop.confirmed_final and key[1] not in watched),
+            key=int, reverse=True,
+        )
+        asked = loop.looked_up
+        for gone in set(asked) - set(watched) - set(stale):
+            del asked[gone]
+        if watched or stale:
+            share = self._lookup_budget(loop)
+            order = [(tid, True) for tid in sorted(watched, key=lambda t: asked.get(t, -1.0))]
+            order += [(tid, False) for tid in sorted(stale, key=lambda t: asked.get(t, -1.0))]
+            done: set[str] = set()
+            for tid, is_watched in order:
+                if share.available() <= 0 or not loop.budget.try_acquire():
                     break
+                share.try_acquire()
                 calls += 1
-                loop.lookup_cursor += 1
-                found = await client.lookup(int(tid))
+                loop.lookups += 1
+                asked[tid] = float(loop.lookups)
+                try:
+                    found = await client.lookup(int(tid))
+                except RateLimited as exc:
+                    loop.budget.exhaust(exc.retry_after)
+                    break
+                except ProviderError as exc:
+                    log.debug("account %s: look-up of %s failed: %s", name, tid, exc)
+                    break
                 if found is not None:
                     jobs[found.job_id] = found
                     if found.state.is_final:
-                        loop.confirmed_final.add(tid)
+                        done.add(tid)
+                elif not is_watched:
+                    done.add(tid)  # gone from the service: stop asking
+            loop.confirmed_final |= done
         return list(jobs.values()), calls
 
     async def _poll_concord(self, loop: _AccountLoop, client: ConcordClient) -> tuple[list[FaxJob], int]:
@@ -391,17 +549,21 @@ class Poller:
         for _ in range(batches):
             await loop.budget.acquire()
         result = await client.status(ids)
-        for job in result.jobs:
+        # Splitting a batch around an invalid id, or a token retry, costs calls nobody asked for.
+        loop.budget.charge(result.calls - batches)
+        jobs = list(result.jobs)
+        for job in jobs:
             previous = self.jobs.get(job.key)
             # A br id whose final state was already seen once is confirmed: stop asking for it.
             if (
                 job.lookup_id is None
+                and not job.job_id.upper().startswith("JRI-")  # a reference may yet be used: keep asking
                 and (job.state.is_final or job.state is JobState.NOT_FOUND)
                 and previous is not None
                 and previous.state == job.state
             ):
                 loop.confirmed_final.add(job.job_id)
-        return result.jobs, result.calls
+        return jobs, result.calls
 
     def _succeeded(self, loop: _AccountLoop, jobs: Sequence[FaxJob], calls: int, latency_ms: float) -> None:
         status = loop.status
@@ -416,23 +578,14 @@ class Poller:
             if old is not None and job.lookup_id is None and old.lookup_id is not None:
                 job = job.with_lookup(old.lookup_id)
             if old == job:
+                # Only the tracking headers differ: keep the newest answer's, but nothing to save.
+                self.jobs[job.key] = job
                 continue
             changed_jobs.append(job)
             self.jobs[job.key] = job
             if old is None or not old.same_status(job):
                 changes.append(StateChange(job, old, now))
-        if changed_jobs:
-            self.store.save_jobs(changed_jobs, now)
-        if changes:
-            self.store.record_transitions([
-                Transition(
-                    account=c.job.account, job_id=c.job.job_id, at=now,
-                    old_state=c.old.state.value if c.old else None, new_state=c.job.state.value,
-                    old_code=c.old.status_code if c.old else None, new_code=c.job.status_code,
-                    status_text=c.job.status_text,
-                )
-                for c in changes
-            ])
+        self._remember(loop, changed_jobs, changes, now)
         status.health = Health.OK
         status.last_good_poll = now
         status.latency_ms = latency_ms
@@ -440,10 +593,53 @@ class Poller:
         status.consecutive_failures = 0
         status.calls_made += calls
         status.jobs = sum(1 for key in self.jobs if key[0] == loop.config.name)
+        if status.jobs > MAX_JOBS_PER_ACCOUNT:
+            status.jobs = self._forget_old_jobs(loop.config.name, {job.job_id for job in jobs})
         self._schedule(loop, ok=True)
-        self.store.save_account_state(loop.config.name, now, None, now)
         self._emit(JobsUpdated(loop.config.name, tuple(jobs), tuple(changes), now))
         self._emit(AccountUpdated(status, now, recovered=recovered))
+
+    def _forget_old_jobs(self, account: str, current: set[str]) -> int:
+        """Drop the account's oldest jobs from memory (finished ones first), down to 90% of the cap,
+        keeping the watched ones and those the service just reported (`current`); returns how many
+        are kept. (The store is trimmed on its own schedule.)"""
+        keys = [key for key in self.jobs if key[0] == account]  # oldest first: the order they were seen
+        keep = current | set(self._watched_ids(account)) | {
+            self._resolved.get((account, lookup), lookup) for lookup in self._watched_ids(account)
+        }
+        excess = len(keys) - int(MAX_JOBS_PER_ACCOUNT * 0.9)
+        for finished_only in (True, False):  # finished ones first; then those not heard of for longest
+            for key in keys:
+                if excess <= 0:
+                    break
+                job = self.jobs.get(key)
+                if job is not None and key[1] not in keep and (job.state.is_final or not finished_only):
+                    del self.jobs[key]
+                    excess -= 1
+        return sum(1 for key in self.jobs if key[0] == account)
+
+    def _remember(
+        self, loop: _AccountLoop, jobs: Sequence[FaxJob], changes: Sequence[StateChange], now: datetime
+    ) -> None:
+        """Write a good poll to the store. The screen must not freeze because the disk is full or the
+        database is locked: a failure here is logged and kept in `store_error`, and polling goes on."""
+        try:
+            if jobs:
+                self.store.save_jobs(jobs, now)
+            if changes:
+                self.store.record_transitions([Transition.from_change(c) for c in changes])
+            self.store.save_account_state(loop.config.name, now, None, now)
+            clock = self._monotonic()
+            if self._store_pruned_at is None or clock - self._store_pruned_at > STORE_PRUNE_SECONDS:
+                self._store_pruned_at = clock
+                self.store.prune_jobs(MAX_JOBS_PER_ACCOUNT)
+                self.store.prune_history()
+        except StoreError as err:
+            if self.store_error is None:
+                log.warning("state not saved: %s", err)
+            self.store_error = one_line(f"state not saved: {err}")
+        else:
+            self.store_error = None
 
     def _failed(self, loop: _AccountLoop, error: Exception) -> None:
         status = loop.status
@@ -451,7 +647,7 @@ class Poller:
         first = status.consecutive_failures == 0
         status.consecutive_failures += 1
         status.health = _health_for(error)
-        status.last_error = str(error)
+        status.last_error = loop.redactor()(one_line(str(error)))
         min_delay = 0.0
         if isinstance(error, RateLimited):
             # The server counts differently from us: treat its window as full until it ends.
@@ -459,7 +655,10 @@ class Poller:
         if isinstance(error, ConfigError):
             loop.client = None
         self._schedule(loop, ok=False, min_delay=min_delay)
-        self.store.save_account_state(loop.config.name, status.last_good_poll, status.last_error, now)
+        try:
+            self.store.save_account_state(loop.config.name, status.last_good_poll, status.last_error, now)
+        except StoreError as err:  # the failure is shown either way; the store is only its memory
+            log.warning("account %s: could not record its state: %s", loop.config.name, err)
         self._emit(AccountUpdated(status, now, failed=first))
 
     def staleness(self, account: str) -> float | None:
@@ -477,23 +676,48 @@ class Poller:
         return age > STALE_AFTER_POLLS * loop.config.poll_seconds
 
 
-async def test_account(acc: AccountConfig, http: httpx.AsyncClient | None = None) -> tuple[bool, str]:
-    """One real call with the account's credentials; a one-line verdict for `accounts test` and the UI."""
+def budget_for_test(acc: AccountConfig, store: Store | None) -> CallBudget | None:
+    """The budget a one-off test call of `acc` must come out of (None without a store)."""
+    if store is None:
+        return None
+    user = acc.user or acc.name
+    if acc.service == "interfax":
+        limit, window = INTERFAX_STATUS_CALLS_PER_MINUTE, INTERFAX_WINDOW
+    else:
+        limit, window = CONCORD_CALLS_PER_MINUTE, 60.0
+    return CallBudget(limit, window, clock=time.time, ledger=store, key=(acc.service, acc.endpoint, user))
+
+
+async def test_account(
+    acc: AccountConfig, http: httpx.AsyncClient | None = None, *, budget: CallBudget | None = None
+) -> tuple[bool, str]:
+    """One real call with the account's credentials; a one-line verdict for `accounts test` and the UI.
+
+    With a `budget` (`Poller.budget_for(acc)`, or `budget_for_test(acc, store)`), the call is taken
+    from it, and refused with a one-line reason when the window is full rather than overspending.
+    """
     own = http is None
     client_http = http or httpx.AsyncClient()
     started = time.monotonic()
+    secrets: list[str] = []
     try:
-        client = await make_client(acc, client_http)
+        client, secrets = await make_client_with_secrets(acc, client_http)
+        if budget is not None and not budget.try_acquire():
+            wait = budget.wait_time()
+            return False, (f"{acc.name}: not tested: {budget.limit} calls were made for this user in the "
+                           f"last minute; try again in {max(1, round(wait))} s")
         if isinstance(client, InterFaxClient):
             page = await client.status_page(INTERFAX_ALL_TRANSACTIONS, 1)
             detail = f"{page.total_count} faxes on the account"
         else:
             result = await client.status(["JRI-faxtui-connection-test"])
+            if budget is not None:
+                budget.charge(result.calls - 1)
             detail = "credentials accepted" if result.calls else "no answer"
         ms = (time.monotonic() - started) * 1000
         return True, f"{acc.name}: OK, {detail} ({ms:.0f} ms)"
     except (ProviderError, ConfigError) as exc:
-        return False, f"{acc.name}: {exc}"
+        return False, make_redactor(secrets)(f"{acc.name}: {exc}")
     finally:
         if own:
             await client_http.aclose()

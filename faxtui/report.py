@@ -6,7 +6,9 @@ terminal and NO_COLOR is unset, every server string cut to one inert line.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -69,6 +71,17 @@ def status_json(
     }
 
 
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def dumps_json(data: Any) -> str:
+    """JSON for a terminal or a pipe: UTF-8 text kept readable, but every character a terminal could
+    act on escaped (json escapes C0 itself; this adds DEL, the C1 controls such as CSI U+009B, and
+    the bidirectional overrides), so a server string can never drive the terminal that shows it."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def use_colour(stream: TextIO) -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
@@ -105,9 +118,10 @@ def write_table(
             line = f"{s.name} ({s.service}): {verdict}, {latency}, {count} jobs"
         else:
             line = f"{s.name} ({s.service}): FAILED: {s.last_error or s.health.value}"
-            if colour:
-                line = f"\x1b[31m{line}\x1b[0m"
-        out.write(one_line(line, 10_000) if not colour else line)
+        line = one_line(line, 10_000)  # inert before any colour of ours is added
+        if colour and s.health not in (Health.OK, Health.IDLE):
+            line = f"\x1b[31m{line}\x1b[0m"
+        out.write(line)
         out.write("\n")
     if not jobs:
         return

@@ -7,9 +7,15 @@ failing on a lock upgrade). Opening, integrity checking and migrating happen und
 lock file, so two processes starting at once do not race on a new or corrupt file.
 
 A file that is not a database or fails `PRAGMA quick_check` is moved aside to
-`state.sqlite3.corrupt-<UTC time>` (with its -wal/-shm) and an empty one is built; `recovered_from`
-tells the app so it can say what happened. The state is a cache of what the services report:
-losing it loses history, not faxes. Nothing here touches the configuration.
+`state.sqlite3.corrupt-<UTC time>` (with its -wal/-shm) and an empty one is built; the watch list
+and the status history rows that can still be read from the damaged file are copied into the new
+one. `recovered_from` and `salvaged` tell the app so it can say what happened (`recovery_notice`).
+The jobs are a cache of what the services report and are simply polled again. Nothing here
+touches the configuration.
+
+The `calls` table is the ledger of rate-limited calls (`faxtui.budget`): every process polling
+from this data directory takes its calls from it in one transaction, so restarts and a second
+faxtui process cannot push an InterFax user past its 6 calls a minute.
 
 Times are stored as ISO 8601 UTC text (fixed width, so text order is time order) and come back
 timezone-aware. Naive datetimes are refused: a silent local-time guess would skew every record.
@@ -40,6 +46,7 @@ __all__ = [
     "DB_FILENAME",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "CallKey",
     "Store",
     "StoreError",
     "Transition",
@@ -55,6 +62,12 @@ LOCK_FILENAME = "state.sqlite3.lock"
 BUSY_TIMEOUT_MS = 5000
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 _CORRUPTION_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
+
+
+CallKey = tuple[str, str, str]
+"""(service, endpoint, user) of a rate budget."""
+MAX_CALL_AHEAD = 3600.0
+"""Ledger stamps further ahead of the clock than this are dropped: the clock was set back."""
 
 
 class StoreError(Exception):
@@ -163,10 +176,23 @@ def _migration_1(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _migration_2(conn: sqlite3.Connection) -> None:
+    """The call ledger shared by every process on this data directory (`faxtui.budget`)."""
+    conn.execute(
+        """CREATE TABLE calls (
+            service  TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            user     TEXT NOT NULL,
+            at       REAL NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX calls_by_key ON calls (service, endpoint, user, at)")
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
 # Migration N (1-based) takes user_version N-1 to N. To change the schema, append one function.
-MIGRATIONS: tuple[Migration, ...] = (_migration_1,)
+MIGRATIONS: tuple[Migration, ...] = (_migration_1, _migration_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -270,6 +296,85 @@ def _connect(db: Path) -> sqlite3.Connection:
     return conn
 
 
+_SALVAGE_LIMIT = 200_000
+"""Most rows copied from a damaged database per table (history can be long; the watch list is not)."""
+
+
+def _salvage(damaged: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The watch-list and history rows that can still be read from a damaged database file.
+
+    Opened read-only and immutable (its journal files were moved with it); each table is read row
+    by row, keeping what came out before an error, and every row is type-checked, so a damaged page
+    costs the rows on it and nothing else.
+    """
+    best: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] = ([], [])
+    # Read-only with its moved WAL first (recent rows may live there), else the main file alone.
+    for options in ("mode=ro", "mode=ro&immutable=1"):
+        watch: list[tuple[Any, ...]] = []
+        history: list[tuple[Any, ...]] = []
+        try:
+            conn = sqlite3.connect(f"{damaged.resolve().as_uri()}?{options}", uri=True)
+        except (sqlite3.Error, ValueError):
+            continue
+        try:
+            _read_rows(conn, "SELECT account, lookup_id, label, added_at FROM watch", watch, _watch_row_ok)
+            _read_rows(
+                conn,
+                "SELECT account, job_id, at, old_state, new_state, old_code, new_code, status_text "
+                "FROM history",
+                history,
+                _history_row_ok,
+            )
+        finally:
+            conn.close()
+        if len(watch) + len(history) > len(best[0]) + len(best[1]):
+            best = (watch, history)
+    return best
+
+
+def _read_rows(
+    conn: sqlite3.Connection, sql: str, into: list[tuple[Any, ...]], ok: Callable[[tuple[Any, ...]], bool]
+) -> None:
+    try:
+        cursor = conn.execute(sql)
+        while len(into) < _SALVAGE_LIMIT:
+            row = cursor.fetchone()
+            if row is None:
+                return
+            if ok(row):
+                into.append(tuple(row))
+    except (sqlite3.Error, ValueError, OverflowError, UnicodeDecodeError):
+        return
+
+
+def _is_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return _time_value(value).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _watch_row_ok(row: tuple[Any, ...]) -> bool:
+    account, lookup_id, label, added_at = row
+    return (
+        isinstance(account, str) and bool(account) and isinstance(lookup_id, str) and bool(lookup_id)
+        and isinstance(label, str) and _is_time(added_at)
+    )
+
+
+def _history_row_ok(row: tuple[Any, ...]) -> bool:
+    account, job_id, at, old_state, new_state, old_code, new_code, status_text = row
+    return (
+        isinstance(account, str) and isinstance(job_id, str) and _is_time(at)
+        and (old_state is None or isinstance(old_state, str)) and isinstance(new_state, str)
+        and (old_code is None or isinstance(old_code, int))
+        and (new_code is None or isinstance(new_code, int))
+        and isinstance(status_text, str)
+    )
+
+
 def _move_aside(db: Path) -> Path:
     """Rename the damaged file (and its journal files) to `<name>.corrupt-<UTC time>`."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -286,6 +391,30 @@ def _move_aside(db: Path) -> Path:
     return target
 
 
+def _copy_salvage(conn: sqlite3.Connection, damaged: Path) -> dict[str, int]:
+    """Copy what `_salvage` reads from `damaged` into the new database; how many rows of each."""
+    watch, history = _salvage(damaged)
+    if not watch and not history:
+        return {"watch": 0, "history": 0}
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(
+            "INSERT OR IGNORE INTO watch (account, lookup_id, label, added_at) VALUES (?, ?, ?, ?)", watch
+        )
+        conn.executemany(
+            """INSERT INTO history
+                   (account, job_id, at, old_state, new_state, old_code, new_code, status_text)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            history,
+        )
+        conn.execute("COMMIT")
+    except sqlite3.Error as err:
+        conn.execute("ROLLBACK")
+        log.warning("could not copy what was readable from %s: %s", damaged, err)
+        return {"watch": 0, "history": 0}
+    return {"watch": len(watch), "history": len(history)}
+
+
 # --------------------------------------------------------------------------- the store
 
 
@@ -295,11 +424,32 @@ class Store:
     Used from the asyncio thread, and possibly a worker thread: calls are serialised by a lock.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, recovered_from: Path | None) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        recovered_from: Path | None,
+        salvaged: dict[str, int] | None = None,
+    ) -> None:
         self._conn: sqlite3.Connection | None = conn
         self._lock = threading.RLock()
         self.path = path
         self.recovered_from = recovered_from
+        self.salvaged: dict[str, int] = salvaged or {}
+        """Rows copied from the damaged database when `recovered_from` is set: {"watch": n, "history": n}."""
+
+    def recovery_notice(self) -> str | None:
+        """One line for the user when the database was damaged and rebuilt on open, else None."""
+        if self.recovered_from is None:
+            return None
+        kept = self.salvaged.get("watch", 0)
+        history = self.salvaged.get("history", 0)
+        return one_line(
+            f"the state database {self.path} was damaged: moved it to {self.recovered_from} and started a "
+            f"new one ({kept} watched id(s) and {history} history record(s) recovered; last known jobs will "
+            "be polled again; the configuration was not touched)",
+            1000,
+        )
 
     @classmethod
     def open(cls, directory: Path | None = None) -> Store:
@@ -318,6 +468,7 @@ class Store:
         try:
             with _open_lock(directory):
                 recovered_from: Path | None = None
+                salvaged: dict[str, int] = {}
                 try:
                     conn = _connect(db)
                 except _Corrupt as err:
@@ -327,9 +478,10 @@ class Store:
                         conn = _connect(db)
                     except _Corrupt as again:
                         raise StoreError(one_line(f"{db}: cannot build a new database: {again}")) from None
+                    salvaged = _copy_salvage(conn, recovered_from)
         except OSError as err:
             raise StoreError(one_line(f"{db}: {err.strerror or err}")) from None
-        return cls(conn, db, recovered_from)
+        return cls(conn, db, recovered_from, salvaged)
 
     def close(self) -> None:
         with self._lock:
@@ -587,6 +739,54 @@ class Store:
         """Last known health per account: (last good poll, last error)."""
         rows = self._read("SELECT account, last_good_poll, last_error FROM accounts_state ORDER BY account")
         return {account: (_optional_time(good), error) for account, good, error in rows}
+
+    # ----------------------------------------------------------------- the call ledger
+
+    def take_call(self, key: CallKey, now: float, limit: int, window: float) -> float:
+        """Record one call for `key` at `now` if fewer than `limit` were made in the last `window`
+        seconds (by any process on this database), and return 0; else record nothing and return the
+        seconds until one is allowed. Check and record are one transaction.
+        """
+        with self._write() as conn:
+            stamps = self._window(conn, key, now, window)
+            if len(stamps) < limit:
+                conn.execute(
+                    "INSERT INTO calls (service, endpoint, user, at) VALUES (?, ?, ?, ?)", (*key, now)
+                )
+                return 0.0
+            return max(0.0, stamps[len(stamps) - limit] + window - now)
+
+    def add_calls(self, key: CallKey, stamps: Sequence[float]) -> None:
+        """Record calls made without asking first (extra calls, or a server's "window is full")."""
+        if not stamps:
+            return
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO calls (service, endpoint, user, at) VALUES (?, ?, ?, ?)",
+                [(*key, at) for at in stamps],
+            )
+
+    def recent_calls(self, key: CallKey, now: float, window: float) -> list[float]:
+        """The times of the calls for `key` still inside the window ending at `now`, oldest first."""
+        rows = self._read(
+            "SELECT at FROM calls WHERE service = ? AND endpoint = ? AND user = ? AND at > ? AND at <= ? "
+            "ORDER BY at",
+            (*key, now - window, now + MAX_CALL_AHEAD),
+        )
+        return [float(row[0]) for row in rows]
+
+    @staticmethod
+    def _window(conn: sqlite3.Connection, key: CallKey, now: float, window: float) -> list[float]:
+        # Forget calls that left the window, and stamps so far ahead that the clock must have been
+        # set back since they were written (else they would block this key until it catches up).
+        conn.execute(
+            "DELETE FROM calls WHERE service = ? AND endpoint = ? AND user = ? AND (at <= ? OR at > ?)",
+            (*key, now - window, now + MAX_CALL_AHEAD),
+        )
+        rows = conn.execute(
+            "SELECT at FROM calls WHERE service = ? AND endpoint = ? AND user = ? ORDER BY at", key
+        ).fetchall()
+        return [float(row[0]) for row in rows]
 
     def integrity_ok(self) -> bool:
         """`PRAGMA integrity_check` (a full scan: for tests and `doctor`-style checks, not every open)."""

@@ -277,12 +277,14 @@ async def test_invalid_job_id_in_an_item_is_not_found(
     assert result.jobs[0].state is JobState.DELIVERED
 
 
-async def test_call_level_invalid_id_lists_the_unanswered(
+async def test_call_level_invalid_id_makes_the_unanswered_not_found(
     loopback: LoopbackServer, make_client: MakeClient
 ) -> None:
     loopback.reply(reply(status_xml([item("br1", 1)], ok=True, ws_code=-5019, ws_text="Invalid Job ID")))
     result = await make_client().status(["br1", "br-gone"])
-    assert [j.job_id for j in result.jobs] == ["br1"]
+    assert [(j.job_id, j.state) for j in result.jobs] == [
+        ("br1", JobState.DELIVERED), ("br-gone", JobState.NOT_FOUND)]
+    assert result.jobs[1].status_text == "Invalid Job ID"
     assert result.not_found == ["br-gone"]
 
 
@@ -299,7 +301,10 @@ async def test_call_failing_for_one_bad_id_is_split_until_it_stands_alone(
     ids = ["br1", "br2", "br3", "br-bad", "br5"]
     result = await make_client().status(ids)
     assert result.not_found == ["br-bad"]
-    assert sorted(j.job_id for j in result.jobs) == ["br1", "br2", "br3", "br5"]
+    states = {j.job_id: j.state for j in result.jobs}
+    assert states.pop("br-bad") is JobState.NOT_FOUND
+    assert sorted(states) == ["br1", "br2", "br3", "br5"]
+    assert set(states.values()) == {JobState.SENDING}
     assert result.calls == len(loopback.requests) > 1
 
 

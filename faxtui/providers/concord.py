@@ -12,8 +12,9 @@ there), so the poller and the simulator can rely on them:
   else `ServiceError` carrying the WSError code — except -5019 (next point).
 - Not found: an item whose FaxJobStatusId or Error.ErrorCode is -5019 becomes a NOT_FOUND job,
   its requested id listed in `PollResult.not_found`. A requested id that gets no item at all is
-  left out of `jobs`; it is listed in `not_found` only when the call's WSError is -5019 (the
-  server said an id was invalid). If such a call returns no items and `return=false` for
+  left out of `jobs`, unless the call's WSError is -5019 (the server said an id was invalid):
+  then it too becomes a NOT_FOUND job and is listed in `not_found`, so callers see the same
+  result wherever the server reports it. If such a call returns no items and `return=false` for
   several ids, the batch is split in halves and retried until each invalid id stands alone,
   so one bad watch-list id cannot blind the account.
 - Matching: an item whose FaxJobId equals a requested id belongs to it; the other items are
@@ -643,14 +644,25 @@ class ConcordClient:
                 await self._status_batch(batch[middle:], tally)
                 return
             if invalid_id_said:
-                tally.not_found.extend(batch)
+                self._not_found(batch, answer, tally)
                 return
             raise self._ws_error(answer)
         found = answer_jobs(self.account, batch, answer)
         tally.jobs.extend(found.jobs)
         tally.not_found.extend(found.not_found)
         if invalid_id_said:
-            tally.not_found.extend(r for r in batch if r not in found.answered)
+            self._not_found([r for r in batch if r not in found.answered], answer, tally)
+
+    def _not_found(self, ids: Sequence[str], answer: StatusAnswer, tally: _Tally) -> None:
+        """Ids a call-level -5019 covers: NOT_FOUND jobs, as an item-level -5019 would give."""
+        for lookup in ids:
+            item = StatusItem(
+                fax_job_id=lookup, status_id=CONCORD_INVALID_JOB_ID, description=None, recipient_state=None,
+                current_pages=None, total_pages=None, delivery_time=None, duration=None, remote_csid=None,
+                error_code=CONCORD_INVALID_JOB_ID, error_string=answer.ws_text or None,
+            )
+            tally.jobs.append(job_from_item(self.account, item, lookup, lookup, answer.headers))
+            tally.not_found.append(lookup)
 
     def _ws_error(self, answer: StatusAnswer) -> ProviderError:
         code = answer.ws_code

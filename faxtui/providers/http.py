@@ -9,6 +9,7 @@ secrets from anything a server sent back (a fault string may echo the request).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import re
 import socket
@@ -74,6 +75,26 @@ def check_endpoint(url: str, what: str = "endpoint") -> str:
     return url
 
 
+def _is_loopback_host(host: str) -> bool:
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_endpoint_problem(url: str) -> str | None:
+    """Why posting credentials to `url` would be unsafe (plain http off this machine), or None."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return "not a valid URL"
+    if parsed.scheme == "http" and not _is_loopback_host(str(parsed.host)):
+        return f"plain http to {parsed.host} would send credentials unencrypted"
+    return None
+
+
 def size_text(limit: int) -> str:
     if limit >= MIB and limit % MIB == 0:
         return f"{limit // MIB} MiB"
@@ -82,12 +103,23 @@ def size_text(limit: int) -> str:
     return f"{limit} bytes"
 
 
+SUBSTRING_SECRET = 8
+
+
 def make_redactor(secrets: Iterable[str | None]) -> Redactor:
-    """A function that replaces every given secret (longest first) with `***`."""
+    """A function that replaces every given secret (longest first) with `***`.
+
+    A secret of 8 characters or more is replaced wherever it appears. A shorter one only where
+    it stands as a word of its own, so it does not mangle the text around it (password "demo"
+    must not turn account "demo-interfax" into "***-interfax").
+    """
     found = sorted({s for s in secrets if s}, key=len, reverse=True)
     if not found:
         return lambda text: text
-    pattern = re.compile("|".join(re.escape(s) for s in found))
+    alternatives = "|".join(
+        re.escape(s) if len(s) >= SUBSTRING_SECRET else rf"(?<![\w-]){re.escape(s)}(?![\w-])" for s in found
+    )
+    pattern = re.compile(alternatives)
     return lambda text: pattern.sub(REDACTED, text)
 
 
