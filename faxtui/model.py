@@ -42,6 +42,17 @@ class JobState(StrEnum):
 
 
 FINAL_STATES = frozenset({JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED})
+# A symbol beside every state, so it reads on a monochrome terminal and in a pipe.
+STATE_SYMBOL: dict[JobState, str] = {
+    JobState.QUEUED: "…",
+    JobState.SENDING: "▶",
+    JobState.RETRYING: "↻",
+    JobState.DELIVERED: "✓",
+    JobState.FAILED: "✗",
+    JobState.CANCELLED: "⊘",
+    JobState.NOT_FOUND: "?",
+    JobState.UNKNOWN: "?",
+}
 ACTIVE_STATES = frozenset({JobState.QUEUED, JobState.SENDING, JobState.RETRYING})
 
 

@@ -16,18 +16,8 @@ from typing import Any, TextIO
 
 from faxtui.errors import one_line
 from faxtui.jsonio import job_to_json
-from faxtui.model import AccountStatus, FaxJob, Health, JobState
+from faxtui.model import STATE_SYMBOL, AccountStatus, FaxJob, Health, JobState
 
-STATE_MARK = {
-    JobState.QUEUED: "…",
-    JobState.SENDING: "▶",
-    JobState.RETRYING: "↻",
-    JobState.DELIVERED: "✓",
-    JobState.FAILED: "✗",
-    JobState.CANCELLED: "⊘",
-    JobState.NOT_FOUND: "?",
-    JobState.UNKNOWN: "?",
-}
 STATE_COLOUR = {
     JobState.QUEUED: "36",
     JobState.SENDING: "34",
@@ -135,7 +125,7 @@ def write_table(
         subject = item.Subject or item.Contact or (job.lookup_id or "")
         rows.append([
             one_line(job.account, 40), one_line(job.job_id, 40),
-            f"{STATE_MARK[job.state]} {job.state.value}", one_line(job.status_text, 60), pages, tries,
+            f"{STATE_SYMBOL[job.state]} {job.state.value}", one_line(job.status_text, 60), pages, tries,
             one_line(item.DestinationFax or "", 24), one_line(subject, 60),
         ])
     widths = _fit(rows, width, shrinkable=[(7, 8), (3, 12), (6, 8), (0, 8)])
