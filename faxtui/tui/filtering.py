@@ -68,28 +68,35 @@ class JobFilter:
             parts.append(clean(self.text, 40))
         return " · ".join(parts)
 
-    def matches(self, job: FaxJob) -> bool:
+    @staticmethod
+    def haystack(job: FaxJob) -> str:
+        """The lower-case text the words of a filter are looked for in (cacheable per job)."""
+        return " ".join(
+            (
+                job.account,
+                job.job_id,
+                job.lookup_id or "",
+                job.item.DestinationFax or "",
+                subject_of(job),
+                job.item.Subject or "",
+                job.status_text,
+                job.state.value,
+            )
+        ).lower()
+
+    def matches(self, job: FaxJob, *, haystack: str | None = None) -> bool:
+        """Whether the job is shown; pass `haystack(job)` when it is already known."""
         if self.active_only and job.state not in ACTIVE_STATES:
             return False
         if self.failed_only and job.state is not JobState.FAILED:
             return False
         if self.states and job.state not in self.states:
             return False
-        account = job.account.lower()
-        if self.accounts and not any(a in account for a in self.accounts):
-            return False
+        if self.accounts:
+            account = job.account.lower()
+            if not any(a in account for a in self.accounts):
+                return False
         if self.words:
-            haystack = " ".join(
-                (
-                    account,
-                    job.job_id,
-                    job.lookup_id or "",
-                    job.item.DestinationFax or "",
-                    subject_of(job),
-                    job.item.Subject or "",
-                    job.status_text,
-                    job.state.value,
-                )
-            ).lower()
-            return all(word in haystack for word in self.words)
+            text = self.haystack(job) if haystack is None else haystack
+            return all(word in text for word in self.words)
         return True

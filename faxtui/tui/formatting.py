@@ -38,7 +38,11 @@ def clean(value: object, limit: int = MAX_FIELD) -> str:
     Whitespace controls (tab, newline) become single spaces; the result is at most `limit`
     characters, ending in "…" when cut.
     """
-    text = _ESCAPES.sub("", str(value))
+    text = str(value)
+    if text.isascii() and text.isprintable():  # the usual case: nothing to remove
+        line = text if "  " not in text and text.strip() == text else " ".join(text.split())
+        return line if len(line) <= limit else line[: max(limit - 1, 0)] + "…"
+    text = _ESCAPES.sub("", text)
     out: list[str] = []
     for ch in text:
         if ch in "\t\n\r\v\f":
@@ -238,29 +242,33 @@ def subject_of(job: FaxJob) -> str:
 SortKey = tuple[int, object]
 
 
+def _sort_time(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    return value.timestamp() if value.tzinfo else value.replace(tzinfo=UTC).timestamp()
+
+
+SORT_VALUES: dict[str, Callable[[FaxJob], object]] = {
+    "account": lambda job: job.account.lower(),
+    "id": lambda job: (len(job.job_id), job.job_id),
+    "state": lambda job: STATE_ORDER[job.state],
+    "status": lambda job: status_line(job).lower(),
+    "destination": lambda job: job.item.DestinationFax or None,
+    "subject": lambda job: subject_of(job).lower() or None,
+    "pages": lambda job: job.item.PagesSent,
+    "attempts": lambda job: job.item.TrialsPerformed,
+    "submitted": lambda job: _sort_time(job.item.SubmitTime),
+    "completed": lambda job: _sort_time(job.item.CompletionTime),
+    "duration": lambda job: job.item.Duration,
+    "cost": lambda job: job.item.cost,
+}
+"""Per column, what the table sorts a job by (None: the value is missing)."""
+
+
 def sort_value(job: FaxJob, column: str) -> SortKey:
     """A comparable key per column; missing values sort last whichever way the column is read."""
-    item = job.item
-    values: dict[str, Callable[[], object]] = {
-        "account": lambda: job.account.lower(),
-        "id": lambda: (len(job.job_id), job.job_id),
-        "state": lambda: STATE_ORDER[job.state],
-        "status": lambda: status_line(job).lower(),
-        "destination": lambda: item.DestinationFax or None,
-        "subject": lambda: subject_of(job).lower() or None,
-        "pages": lambda: item.PagesSent,
-        "attempts": lambda: item.TrialsPerformed,
-        "submitted": lambda: item.SubmitTime,
-        "completed": lambda: item.CompletionTime,
-        "duration": lambda: item.Duration,
-        "cost": lambda: item.cost,
-    }
-    value = values[column]()
-    if value is None:
-        return (1, 0)
-    if isinstance(value, datetime):
-        value = value.timestamp() if value.tzinfo else value.replace(tzinfo=UTC).timestamp()
-    return (0, value)
+    value = SORT_VALUES[column](job)
+    return (1, 0) if value is None else (0, value)
 
 
 # --- detail pane values -------------------------------------------------------------------------

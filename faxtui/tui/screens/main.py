@@ -7,7 +7,7 @@ response to poller messages (routed by the app), key bindings and the 1 s tick o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -25,9 +25,10 @@ from faxtui.events import AccountUpdated, JobsUpdated
 from faxtui.store import Transition, WatchEntry
 from faxtui.tui.filtering import JobFilter
 from faxtui.tui.formatting import clean, short_time, zone_label
+from faxtui.tui.memory import settle
 from faxtui.tui.widgets.account_bar import FAILING, AccountBar
 from faxtui.tui.widgets.detail_pane import DetailPane
-from faxtui.tui.widgets.event_log import EventLog, account_line, change_line, transition_line
+from faxtui.tui.widgets.event_log import MAX_EVENTS, EventLog, account_line, change_line, transition_line
 from faxtui.tui.widgets.inputs import FaxInput
 from faxtui.tui.widgets.job_table import COLUMN_KEYS, COLUMN_LABEL, JobTable, row_key
 from faxtui.tui.widgets.watch_list import WatchList
@@ -91,6 +92,7 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.job_filter = JobFilter()
         self._accounts_seen: set[str] = set()
+        self._log_queue: list[Callable[[], list[Text]]] = []
 
     @property
     def fax(self) -> FaxApp:
@@ -138,6 +140,7 @@ class MainScreen(Screen[None]):
     # --- start-up ----------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        settle()  # the app, its widgets and the jobs loaded from the store are here to stay
         app = self.fax
         table = self.table
         table.zone = app.zone
@@ -155,16 +158,21 @@ class MainScreen(Screen[None]):
         self.events.add(transition_line(step, app.zone, now) for step in reversed(history)
                         if step.old_state is not None)
         self._accounts_seen = {name for name, s in app.poller.statuses.items() if s.last_good_poll}
-        self.set_interval(1.0, self.bar.tick, name="ages")
+        self.set_interval(1.0, self._tick, name="ages")
         table.focus()
         self.show_selected()
+
+    def _tick(self) -> None:
+        """Once a second: the bar's ages; the table's times only when the date has moved on."""
+        self.bar.tick()
+        if self.table.day_changed():
+            self.table.sync()
 
     def reload_all(self) -> None:
         """Fill every widget from the poller (start-up, demo switch, accounts reloaded)."""
         poller = self.fax.poller
         table = self.table
-        table.drop_accounts(poller.statuses)
-        table.put_jobs(poller.jobs.values())
+        table.follow(poller.jobs)
         self._update_flags()
         table.sync(resort=True)
         self.refresh_watch()
@@ -175,7 +183,8 @@ class MainScreen(Screen[None]):
     def jobs_polled(self, event: JobsUpdated) -> None:
         table = self.table
         before = table.selected_key
-        table.put_jobs(event.jobs)
+        shown_before = table.selected_job
+        table.follow(self.fax.poller.jobs)
         self._update_flags()
         table.sync()
         self.refresh_watch()
@@ -184,21 +193,37 @@ class MainScreen(Screen[None]):
         zone, now = self.fax.zone, self.fax.now()
         first = event.account not in self._accounts_seen
         self._accounts_seen.add(event.account)
-        lines = [change_line(c, zone, now) for c in event.changes if not first or c.old is not None]
-        if first and event.changes:
-            loaded = Text(short_time(event.at, zone, now) + " ", style="dim")
-            loaded.append(f"{clean(event.account, 40)}: {len(event.jobs)} jobs loaded")
-            lines.append(loaded)
-        self.events.add(lines)
-        if table.selected_key != before or before in {row_key(j.account, j.job_id) for j in event.jobs}:
-            self.show_selected()
+        logged = [c for c in event.changes if not first or c.old is not None][-MAX_EVENTS:]  # all it keeps
+
+        def lines() -> list[Text]:
+            made = [change_line(c, zone, now) for c in logged]
+            if first and event.changes:
+                loaded = Text(short_time(event.at, zone, now) + " ", style="dim")
+                loaded.append(f"{clean(event.account, 40)}: {len(event.jobs)} jobs loaded")
+                made.append(loaded)
+            return made
+
+        self._log(lines)
+        if table.selected_key != before or table.selected_job is not shown_before:
+            self.call_after_refresh(self.show_selected)  # in a frame of its own: the table first
 
     def account_updated(self, event: AccountUpdated) -> None:
         if self._update_flags():
             self.table.sync()
         self.refresh_bar()
         if event.failed or event.recovered:
-            self.events.add([account_line(event, self.fax.zone, self.fax.now())])
+            zone, now = self.fax.zone, self.fax.now()
+            self._log(lambda: [account_line(event, zone, now)])
+
+    def _log(self, lines: Callable[[], list[Text]]) -> None:
+        """Add to the event log after the next repaint (the table and the bar go first), in order."""
+        self._log_queue.append(lines)
+        if len(self._log_queue) == 1:
+            self.call_after_refresh(self._flush_log)
+
+    def _flush_log(self) -> None:
+        queue, self._log_queue = self._log_queue, []
+        self.events.add(line for lines in queue for line in lines())
 
     def refresh_watch(self) -> None:
         poller = self.fax.poller
@@ -210,7 +235,7 @@ class MainScreen(Screen[None]):
         self.bar.show(
             app.poller.statuses.values(),
             stale=table.stale_accounts,
-            jobs=app.poller.jobs.values(),
+            counts=table.state_counts,
             paused=app.poller.paused,
             zone_name=zone_label(app.config.ui.timezone, app.now()),
             filter_text=self.job_filter.describe(),
@@ -224,13 +249,11 @@ class MainScreen(Screen[None]):
             name for name, status in poller.statuses.items()
             if status.health in FAILING or poller.is_stale(name)
         )
-        watched = frozenset(
-            row_key(job.account, job.job_id) for job in poller.jobs.values() if poller.is_watched(job)
-        )
-        table = self.table
-        changed = stale != table.stale_accounts or watched != table.watched
-        table.stale_accounts, table.watched = stale, watched
-        return changed
+        watch_ids: dict[str, set[str]] = {}
+        for entry in poller.watch_list():
+            watch_ids.setdefault(entry.account, set()).add(entry.lookup_id)
+        return self.table.set_flags(stale=stale,
+                                    watch_ids={name: frozenset(ids) for name, ids in watch_ids.items()})
 
     # --- selection and detail ----------------------------------------------------------------
 

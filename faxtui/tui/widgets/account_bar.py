@@ -6,15 +6,16 @@ tick redraws this bar and nothing else.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual.geometry import Region
 from textual.widget import Widget
 
-from faxtui.model import AccountStatus, FaxJob, Health, JobState
+from faxtui.model import AccountStatus, Health, JobState
 from faxtui.tui.formatting import STATE_STYLE, STATE_SYMBOL, ago, clean, latency, until
 
 FAILING = frozenset({Health.AUTH_FAILED, Health.UNREACHABLE, Health.ERROR})
@@ -76,6 +77,25 @@ def account_line(status: AccountStatus, now: datetime, *, stale: bool, name_widt
     return lines
 
 
+def changed_until(before: Text, after: Text) -> int:
+    """The cell just past the last one that differs between two versions of a line.
+
+    Textual writes a changed line from its start up to the end of the region asked for, so when
+    nothing moved ("polled 12s ago  42ms" -> "polled 13s ago  42ms") the unchanged tail is not
+    sent again.
+    """
+    width = max(before.cell_len, after.cell_len)
+    old, new = before.plain, after.plain
+    if before.spans != after.spans or before.style != after.style or len(old) != len(new):
+        return width  # the tail moved or restyled: resend it
+    same = 0
+    for a, b in zip(reversed(old), reversed(new), strict=True):
+        if a != b:
+            break
+        same += 1
+    return cell_len(new[: len(new) - same])
+
+
 class AccountBar(Widget):
     """Per-account health above the job table; redrawn on poller events and the 1 s tick."""
 
@@ -87,7 +107,7 @@ class AccountBar(Widget):
         super().__init__(id=id)
         self.statuses: list[AccountStatus] = []
         self.stale: frozenset[str] = frozenset()
-        self.jobs: list[FaxJob] = []
+        self.counts: Mapping[JobState, int] = {}
         self.paused = False
         self.zone_name = ""
         self.filter_text = ""
@@ -100,7 +120,7 @@ class AccountBar(Widget):
         statuses: Iterable[AccountStatus],
         *,
         stale: frozenset[str],
-        jobs: Iterable[FaxJob],
+        counts: Mapping[JobState, int],
         paused: bool,
         zone_name: str,
         filter_text: str,
@@ -108,7 +128,7 @@ class AccountBar(Widget):
     ) -> None:
         self.statuses = list(statuses)
         self.stale = stale
-        self.jobs = list(jobs)
+        self.counts = dict(counts)
         self.paused = paused
         self.zone_name = zone_name
         self.filter_text = filter_text
@@ -116,11 +136,28 @@ class AccountBar(Widget):
         self.tick()
 
     def tick(self) -> None:
-        """Redraw only if the text actually changed (ages move in whole seconds)."""
+        """Redraw what changed, if anything (ages move in whole seconds): only the changed lines, each
+        up to the end of its text, so a once-a-second age costs a few hundred bytes on the wire.
+        The layout is redone only when the number of lines changed."""
         text = self._build()
-        if self._last is None or text.plain != self._last.plain or text.spans != self._last.spans:
-            self._last = text
+        last = self._last
+        if last is not None and text.plain == last.plain and text.spans == last.spans:
+            return
+        self._last = text
+        if last is None:
             self.refresh(layout=True)
+            return
+        old, new = last.split("\n"), text.split("\n")
+        if len(old) != len(new):
+            self.refresh(layout=True)
+            return
+        changed = [
+            Region(0, y, changed_until(before, after), 1)
+            for y, (before, after) in enumerate(zip(old, new, strict=True))
+            if before.plain != after.plain or before.spans != after.spans
+        ]
+        if changed:
+            self.refresh(*changed)
 
     def _build(self) -> Text:
         now = self.now()
@@ -139,10 +176,10 @@ class AccountBar(Widget):
         if self.paused:
             line.append(" ")
             line.append(" ⏸ PAUSED — p resumes ", style="reverse bold yellow")
-        counts = Counter(job.state for job in self.jobs)
-        line.append(f"  {len(self.jobs)} jobs")
+        counts = self.counts
+        line.append(f"  {sum(counts.values())} jobs")
         for state in SUMMARY_STATES:
-            if counts[state]:
+            if counts.get(state):
                 line.append("  ")
                 line.append(f"{STATE_SYMBOL[state]} {counts[state]} {state.value}", style=STATE_STYLE[state])
         optional: list[Text] = []

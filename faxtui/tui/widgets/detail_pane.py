@@ -13,9 +13,9 @@ from datetime import tzinfo
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.visual import Visual, visualize
 
 from faxtui.model import FaxJob
 from faxtui.store import Transition
@@ -30,6 +30,7 @@ from faxtui.tui.formatting import (
     state_label,
     state_text,
 )
+from faxtui.tui.widgets.steady_scroll import SteadyScrollView
 
 TWO_COLUMNS_FROM = 84
 """Content width from which the 27 fields are laid out in two label/value columns."""
@@ -138,11 +139,21 @@ def render_detail(job: FaxJob, history: Sequence[Transition], zone: tzinfo | Non
     return Group(*parts)
 
 
-class DetailPane(VerticalScroll):
-    """Scrollable detail of one job; re-rendered when that job changes or the width class changes."""
+PLACEHOLDER = Text("Select a job to see all its fields.", style="dim")
 
+
+class DetailPane(SteadyScrollView):
+    """Scrollable detail of one job; re-rendered when that job changes or the width changes.
+
+    A line-API widget: the detail is rendered to lines once per change and compared with what is
+    on screen, and only the lines that differ are repainted. A poll that changes one field of the
+    selected job (a page sent, Concord's per-request tracking id) sends the terminal that line,
+    not the whole pane.
+    """
+
+    ALLOW_MAXIMIZE = False
     DEFAULT_CSS = """
-    DetailPane > Static { width: 1fr; height: auto; }
+    DetailPane { overflow-x: hidden; overflow-y: auto; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -151,11 +162,8 @@ class DetailPane(VerticalScroll):
         self.history: tuple[Transition, ...] = ()
         self.zone: tzinfo | None = None
         self.watched = False
-        self._body = Static(Text("Select a job to see all its fields.", style="dim"), id="detail-body")
-        self._pairs = 1
-
-    def compose(self) -> ComposeResult:
-        yield self._body
+        self._lines: list[Strip] = []
+        self._width = 0
 
     def show(self, job: FaxJob | None, history: Sequence[Transition] = (), *, watched: bool = False) -> None:
         history = tuple(history)
@@ -166,15 +174,55 @@ class DetailPane(VerticalScroll):
         self.job, self.history, self.watched = job, history, watched
         self._render_body()
 
-    def _render_body(self) -> None:
+    def _content(self, width: int) -> RenderableType:
         if self.job is None:
-            self._body.update(Text("Select a job to see all its fields.", style="dim"))
+            return PLACEHOLDER
+        return render_detail(self.job, self.history, self.zone, width, watched=self.watched)
+
+    def _render_lines(self, width: int) -> list[Strip]:
+        style = self.visual_style
+        strips = Visual.to_strips(self, visualize(self, self._content(width)), width, None, style)
+        return [strip.extend_cell_length(width, style.rich_style).simplify() for strip in strips]
+
+    def _render_body(self) -> None:
+        """Render at the width there is (less a scrollbar's if the lines need one), then repaint
+        only the lines that changed."""
+        if not self.is_mounted or not self.size:
             return
-        width = self.scrollable_content_region.width or self.size.width
-        self._pairs = 2 if width >= TWO_COLUMNS_FROM else 1
-        self._body.update(render_detail(self.job, self.history, self.zone, width, watched=self.watched))
+        region = self.scrollable_content_region
+        full = self.size.width  # the content width, a vertical scrollbar's included
+        width = max(1, full)
+        lines = self._render_lines(width)
+        if len(lines) > region.height and self.styles.scrollbar_size_vertical:
+            width = max(1, full - self.styles.scrollbar_size_vertical)
+            lines = self._render_lines(width)
+        old, self._lines = self._lines, lines
+        if width != self._width or len(lines) != len(old):
+            self._width = width
+            self.virtual_size = Size(width, len(lines))
+            self.refresh()
+            return
+        top = self.scroll_offset.y
+        changed = [Region(0, y - top, width, 1) for y, (a, b) in enumerate(zip(old, lines, strict=True))
+                   if a != b and 0 <= y - top < region.height]
+        if changed:
+            self.refresh(*changed)
+
+    def on_mount(self) -> None:
+        self._render_body()
 
     def on_resize(self) -> None:
-        width = self.scrollable_content_region.width or self.size.width
-        if (2 if width >= TWO_COLUMNS_FROM else 1) != self._pairs:
+        self._render_body()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self.is_mounted:
             self._render_body()
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        style = self.visual_style.rich_style
+        if index >= len(self._lines):
+            return Strip.blank(width, style)
+        return self._lines[index].crop_extend(0, width, style)

@@ -1,36 +1,54 @@
-"""The job table: one row per (account, job id), updated in place.
+"""The job table: one row per (account, job id), updated in place, fast at 10,000 jobs.
 
-A poll never rebuilds the table: rows are diffed by key, only changed cells are rewritten, the
-order is re-sorted only when something that affects it changed, and the cursor stays on the
-job it was on (by row key), inside one `batch_update` so nothing flickers.
+A poll never rebuilds the table. `sync` looks only at the jobs that changed since the last one
+(every job only when the filter, the zone or the day changed). A few changed rows get just their
+changed cells rewritten and only those rows repainted; rows come and go in bulk; the order is
+re-sorted only when a row came, went or changed in the sorted column; the cursor stays on the job
+it was on. A row's cells are made the first time it is drawn (`JobRow`), so the 9,950 rows off
+screen cost no text, and a big load (the first poll, a filter cleared) is added a thousand rows
+per frame, the rows that sort first going in first, so the screen never waits for the rest.
+The `DataTable` machinery this relies on is in `fast_table`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from typing import NamedTuple
 
 from rich.text import Text
-from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey
+from textual.coordinate import Coordinate
+from textual.geometry import Region
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
-from faxtui.model import FaxJob
+from faxtui.model import FaxJob, JobState
+from faxtui.tui import memory
 from faxtui.tui.filtering import JobFilter
 from faxtui.tui.formatting import (
+    SORT_VALUES,
     STATE_STYLE,
     clean,
     duration,
     fraction,
     money,
     short_time,
-    sort_value,
     state_label,
     status_line,
     subject_of,
+    to_zone,
 )
+from faxtui.tui.widgets.fast_table import FastTable, VersionedRow
 
 SEP = "\x1f"
+SMALL_CHANGE = 200
+"""Up to this many changed rows are rewritten cell by cell; more are reset whole (one repaint)."""
+LOAD_SLICE = 1_000
+"""Rows added per frame when many come at once (a first load, a filter cleared)."""
+EXAMINE_SLICE = 2_500
+"""Jobs looked at per frame when a sync has many to look at."""
 
 
 def row_key(account: str, job_id: str) -> str:
@@ -68,6 +86,8 @@ COLUMNS: tuple[JobColumn, ...] = (
 )
 COLUMN_KEYS: tuple[str, ...] = tuple(c.key for c in COLUMNS)
 COLUMN_LABEL: dict[str, str] = {c.key: c.label for c in COLUMNS}
+_COLUMN_KEYS = tuple(ColumnKey(c.key) for c in COLUMNS)
+_COLUMN_INDEX: dict[ColumnKey, int] = {key: index for index, key in enumerate(_COLUMN_KEYS)}
 
 CellSpec = tuple[str, str]
 """(text, style): what a cell shows; compared to decide whether the cell needs rewriting."""
@@ -97,31 +117,116 @@ def job_cells(job: FaxJob, zone: tzinfo | None, now: datetime, *, stale: bool, w
 
 
 class Cell(Text):
-    """A table cell that knows its row, so `DataTable.sort` (which sees only cells) can find the job."""
+    """One table cell: inert text, one line, cut with an ellipsis."""
 
-    __slots__ = ("row_key",)
-
-    def __init__(self, spec: CellSpec, column: JobColumn, key: str) -> None:
+    def __init__(self, spec: CellSpec, column: JobColumn) -> None:
         text, style = spec
         super().__init__(text, style=style, no_wrap=True, overflow="ellipsis",
                          justify="right" if column.right else "left")
-        self.row_key = key
 
 
-class JobTable(DataTable[Text]):
+@dataclass(frozen=True, slots=True)
+class CellContext:
+    """What every row's cells are made with besides the job: the zone and the clock of the last sync."""
+
+    zone: tzinfo | None
+    now: datetime
+
+
+class RowLook(NamedTuple):
+    """Everything one row's cells depend on besides the context: the row shows exactly this."""
+
+    job: FaxJob
+    stale: bool
+    watched: bool
+
+
+class JobRow(VersionedRow):
+    """A row's cells, each made the first time anything reads it (rendering, `get_cell`).
+
+    This is the mapping `DataTable` keeps per row; most of 10,000 rows never reach the screen,
+    so most never cost any text. Whatever cells it holds are those of `look`.
+    """
+
+    __slots__ = ("_specs", "context", "look")
+
+    def __init__(self, look: RowLook, context: Callable[[], CellContext]) -> None:
+        super().__init__()
+        self.look = look
+        self.context = context
+        self._specs: tuple[CellSpec, ...] | None = None
+
+    def specs(self) -> tuple[CellSpec, ...]:
+        """The text and style of every cell of the row (made once per look)."""
+        if self._specs is None:
+            context, look = self.context(), self.look
+            self._specs = job_cells(look.job, context.zone, context.now, stale=look.stale,
+                                    watched=look.watched)
+        return self._specs
+
+    def show(self, look: RowLook, specs: tuple[CellSpec, ...] | None = None) -> None:
+        """Show another look from now on (`specs`: its cells, if already made)."""
+        self.look = look
+        self._specs = specs
+        self.version += 1
+        self.clear()
+
+    def __missing__(self, key: ColumnKey) -> Text:
+        index = _COLUMN_INDEX.get(key)
+        if index is None:
+            raise KeyError(key)
+        cell = Cell(self.specs()[index], COLUMNS[index])
+        self[_COLUMN_KEYS[index]] = cell
+        return cell
+
+
+SortKey = tuple[object, ...]
+Placed = tuple[SortKey, str, RowLook]
+"""A row about to be added: where it sorts, its key, what it shows."""
+
+
+@dataclass(slots=True)
+class SyncWork:
+    """One `sync`: the jobs to look at, and what looking at them found so far."""
+
+    number: int
+    keys: list[str]
+    resort: bool
+    redo_cells: bool
+    examined: int = 0
+    added: list[Placed] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[tuple[str, RowLook]] = field(default_factory=list)
+
+
+class JobTable(FastTable):
     """Every job of every account, filtered and sorted; the cursor follows its job."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=1)
         self.jobs: dict[str, FaxJob] = {}
+        """Every known job (shown or not) by row key."""
         self.stale_accounts: frozenset[str] = frozenset()
-        self.watched: frozenset[str] = frozenset()
+        self.watch_ids: dict[str, frozenset[str]] = {}
+        """Watched ids (job ids and looked-up ids) per account."""
         self.job_filter = JobFilter()
         self.sort_column = "submitted"
         self.sort_reverse = True
         self.zone: tzinfo | None = None
         self.now: Callable[[], datetime] = datetime.now
-        self._shown: dict[str, tuple[CellSpec, ...]] = {}
+        self.state_counts: Counter[JobState] = Counter()
+        """How many of `jobs` are in each state (kept as jobs come and change, for the bar)."""
+        self._known: dict[tuple[str, str], FaxJob] = {}
+        self._shown: dict[str, JobRow] = {}
+        self._dirty: set[str] = set()
+        self._work: SyncWork | None = None
+        """A big change being applied a slice per frame (see `sync`)."""
+        self._syncs = 0
+        self._sort_keys: dict[str, SortKey] = {}
+        self._row_keys: dict[str, RowKey] = {}
+        self._haystacks: dict[str, tuple[FaxJob, str]] = {}
+        self._cells_at = CellContext(None, datetime.now())
+        self._synced: tuple[JobFilter, tzinfo | None, date | None] | None = None
 
     def on_mount(self) -> None:
         for column in COLUMNS:
@@ -163,64 +268,280 @@ class JobTable(DataTable[Text]):
 
     # --- feeding it -----------------------------------------------------------------------------
 
-    def put_jobs(self, jobs: Iterable[FaxJob]) -> None:
-        for job in jobs:
-            self.jobs[row_key(job.account, job.job_id)] = job
+    def follow(self, jobs: Mapping[tuple[str, str], FaxJob]) -> None:
+        """Take the poller's jobs (keyed by (account, job id)); only those whose object changed
+        since the last call are looked at again by the next `sync`.
 
-    def drop_accounts(self, keep: Iterable[str]) -> None:
-        names = set(keep)
-        self.jobs = {k: j for k, j in self.jobs.items() if j.account in names}
+        The poller keeps an unchanged job's object, so a poll of 10,000 jobs that changed 100
+        costs 10,000 identity checks here and 100 row updates in `sync`.
+        """
+        known, all_jobs, dirty, counts = self._known, self.jobs, self._dirty, self.state_counts
+        for pair, job in jobs.items():
+            old = known.get(pair)
+            if old is job:
+                continue
+            known[pair] = job
+            key = row_key(*pair)
+            all_jobs[key] = job
+            if old is not None:
+                if old == job:
+                    continue
+                counts[old.state] -= 1
+            counts[job.state] += 1
+            dirty.add(key)
+        if len(known) > len(jobs):
+            for pair in [pair for pair in known if pair not in jobs]:
+                key = row_key(*pair)
+                counts[known.pop(pair).state] -= 1
+                del all_jobs[key]
+                self._haystacks.pop(key, None)
+                dirty.add(key)
+
+    def set_flags(self, *, stale: frozenset[str], watch_ids: Mapping[str, frozenset[str]]) -> bool:
+        """Which accounts are stale, and the watched ids per account; True (and the rows concerned
+        marked for the next `sync`) if either changed."""
+        accounts = stale ^ self.stale_accounts
+        accounts |= {name for name in watch_ids.keys() | self.watch_ids.keys()
+                     if watch_ids.get(name) != self.watch_ids.get(name)}
+        if accounts:
+            self._dirty.update(key for key, job in self.jobs.items() if job.account in accounts)
+        self.stale_accounts, self.watch_ids = stale, dict(watch_ids)
+        return bool(accounts)
+
+    def is_watched(self, job: FaxJob) -> bool:
+        """As `Poller.is_watched`: the job's id or looked-up id is on its account's watch list."""
+        ids = self.watch_ids.get(job.account)
+        return ids is not None and (job.job_id in ids or job.lookup_id in ids)
 
     def set_sort(self, column: str, reverse: bool) -> None:
         self.sort_column = column
         self.sort_reverse = reverse
         for col in COLUMNS:
             self.columns[ColumnKey(col.key)].label = self._header(col)
+        self._sort_keys = {key: self._sort_key(key, self.jobs[key]) for key in self._shown}
         self.sync(resort=True)
 
+    def day_changed(self) -> bool:
+        """True when the date in the display zone moved on since the last sync (times need redoing)."""
+        return self._synced is not None and self._synced[2] != to_zone(self.now(), self.zone).date()
+
+    # --- bringing the rows in line ----------------------------------------------------------------
+
     def sync(self, *, resort: bool = False) -> bool:
-        """Make the rows match `jobs` under the filter; returns True when anything changed."""
-        zone, now = self.zone, self.now()
-        wanted: dict[str, tuple[CellSpec, ...]] = {}
-        for key, job in self.jobs.items():
-            if self.job_filter.matches(job):
-                wanted[key] = job_cells(job, zone, now, stale=job.account in self.stale_accounts,
-                                        watched=key in self.watched)
-        selected = self.selected_key
-        reorder = resort
-        with self.app.batch_update():
-            for key in [k for k in self._shown if k not in wanted]:
-                self.remove_row(key)
-                del self._shown[key]
-                reorder = True
-            for key, cells in wanted.items():
-                old = self._shown.get(key)
-                if old is None:
-                    self.add_row(*(Cell(spec, col, key) for spec, col in zip(cells, COLUMNS, strict=True)),
-                                 key=key)
-                    reorder = True
-                elif old != cells:
-                    for index, (new, before) in enumerate(zip(cells, old, strict=True)):
-                        if new != before:
-                            column = COLUMNS[index]
-                            self.update_cell(key, column.key, Cell(new, column, key))
-                            if column.key == self.sort_column:
-                                reorder = True
-                else:
-                    continue
-                self._shown[key] = cells
+        """Make the rows match `jobs` under the filter; True when rows came, went or moved.
+
+        Small changes are applied at once. A big one (thousands of jobs to look at, or to add) is
+        done a slice per frame: looking at the jobs, then adding the rows that sort first, then
+        the rest after each repaint; `filling` is True until it is done. A sync that comes while
+        one is under way takes its jobs over.
+        """
+        now = self.now()
+        self._cells_at = CellContext(self.zone, now)
+        self._syncs += 1
+        work, self._work = self._work, None
+        self.rows_to_come = 0
+        if work is not None:  # unfinished: its jobs are looked at again with the rest
+            self._dirty.update(work.keys[work.examined:])
+            self._dirty.update(key for _, key, _ in work.added)
+            self._dirty.update(work.removed)
+            self._dirty.update(key for key, _ in work.changed)
+            resort = resort or work.resort
+        state = (self.job_filter, self.zone, to_zone(now, self.zone).date())
+        everything = state != self._synced
+        redo_cells = self._synced is None or state[1:] != self._synced[1:] or (
+            work is not None and work.redo_cells)
+        self._synced = state
+        if everything:
+            keys = list(self.jobs.keys() | self._shown.keys())
+            self._dirty.clear()
+        else:
+            keys, self._dirty = list(self._dirty), set()
+        work = SyncWork(self._syncs, keys, resort=resort, redo_cells=redo_cells)
+        if len(keys) <= EXAMINE_SLICE:
+            self._examine(work, len(keys))
+            return self._apply(work)
+        self._work = work
+        self._continue(work.number)
+        return True
+
+    @property
+    def filling(self) -> bool:
+        """True while a big change is still being applied a slice per frame."""
+        return self._work is not None
+
+    def _continue(self, number: int) -> None:
+        """The next slice of a big change (unless a sync came in between and took it over)."""
+        work = self._work
+        if work is None or work.number != number:
+            return
+        if work.examined < len(work.keys):
+            self._examine(work, EXAMINE_SLICE)
+            if work.examined < len(work.keys):
+                self.call_after_refresh(self._continue, number)
+                return
+            self._apply(work)
+        else:
+            rows, work.added = work.added[:LOAD_SLICE], work.added[LOAD_SLICE:]
+            self.rows_to_come = len(work.added)
+            with self._cursor_kept():
+                self._add_rows(rows)
+                self._apply_order(resized=True)
+        if work.added:
+            self.call_after_refresh(self._continue, number)
+        else:
+            self._work = None
+            self.call_after_refresh(memory.settle)  # once painted: the new rows are long-lived
+
+    def _examine(self, work: SyncWork, count: int) -> None:
+        """Look at the next `count` jobs of the work: which rows come, go or change."""
+        job_filter, jobs, shown = self.job_filter, self.jobs, self._shown
+        stale, is_watched, sort_key = self.stale_accounts, self.is_watched, self._sort_key
+        redo_cells = work.redo_cells
+        added, removed, changed = work.added, work.removed, work.changed
+        for key in work.keys[work.examined:work.examined + count]:
+            job = jobs.get(key)
+            row = shown.get(key)
+            if job is None or not self._matches(key, job, job_filter):
+                if row is not None:
+                    removed.append(key)
+                continue
+            look = RowLook(job, job.account in stale, is_watched(job))
+            if row is None:
+                added.append((sort_key(key, job), key, look))
+            elif redo_cells or row.look != look:
+                changed.append((key, look))
+        work.examined = min(len(work.keys), work.examined + count)
+
+    def _apply(self, work: SyncWork) -> bool:
+        """Apply what was found: removals, changes, and the first `LOAD_SLICE` new rows (those that
+        sort first; `work.added` keeps the rest). True when rows came, went or moved."""
+        added, removed, changed = work.added, work.removed, work.changed
+        if not (added or removed or changed or work.resort):
+            return False
+        if len(added) > LOAD_SLICE:
+            added.sort(reverse=self.sort_reverse)  # the rows that will be on top go in first
+            added, work.added = added[:LOAD_SLICE], added[LOAD_SLICE:]
+            self.rows_to_come = len(work.added)
+            if self._work is None:
+                self._work = work
+                self.call_after_refresh(self._continue, work.number)
+        else:
+            work.added = []
+        work.removed, work.changed = [], []
+        reorder = work.resort or bool(added or removed)
+        with self._cursor_kept():
+            if removed:
+                self._remove_rows(removed)
+            if added:
+                self._add_rows(added)
+            if changed:
+                reorder = self._change_rows(changed, one_by_one=not work.redo_cells) or reorder
             if reorder:
-                self.sort(key=self._row_sort_key, reverse=self.sort_reverse)
-                if selected is not None and selected in self._shown:
-                    self.move_cursor(row=self.get_row_index(selected), scroll=False)
+                self._apply_order(resized=bool(added or removed))
         return reorder
 
-    def _row_sort_key(self, cells: tuple[Cell, ...]) -> tuple[object, ...]:
-        key = cells[0].row_key
-        job = self.jobs[key]
-        missing, value = sort_value(job, self.sort_column)
+    @contextmanager
+    def _cursor_kept(self) -> Iterator[None]:
+        """Rows come, go or move inside: keep the cursor on its job (and say so if there was none)."""
+        selected, was_empty = self.selected_key, not self._shown
+        with self.app.batch_update():
+            yield
+            if selected is not None and selected in self._shown:
+                place = self.get_row_index(selected)
+                if place != self.cursor_row:
+                    self.move_cursor(row=place, scroll=False)
+            elif was_empty and self._shown and self.show_cursor:
+                self._highlight_cursor()  # as add_row does for a first row: the detail follows
+
+    def _matches(self, key: str, job: FaxJob, job_filter: JobFilter) -> bool:
+        if not job_filter.words:
+            return job_filter.matches(job)
+        cached = self._haystacks.get(key)
+        if cached is None or cached[0] is not job:
+            cached = (job, job_filter.haystack(job))
+            self._haystacks[key] = cached
+        return job_filter.matches(job, haystack=cached[1])
+
+    def _add_rows(self, rows: list[Placed]) -> None:
+        """Put rows in (unordered: `_apply_order` follows); no measuring, no cells made yet."""
+        context, row_keys, shown, sort_keys = self._cell_context, self._row_keys, self._shown, self._sort_keys
+        new: list[tuple[RowKey, JobRow]] = []
+        for sort_key, key, look in rows:
+            row_id = row_keys.get(key)
+            if row_id is None:
+                row_id = row_keys[key] = RowKey(key)
+            row = shown[key] = JobRow(look, context)
+            sort_keys[key] = sort_key
+            new.append((row_id, row))
+        self._put_rows(new)
+
+    def _remove_rows(self, keys: list[str]) -> None:
+        self._drop_rows(self._row_keys[key] for key in keys)
+        for key in keys:
+            del self._shown[key]
+            self._sort_keys.pop(key, None)
+            if key not in self.jobs:
+                self._row_keys.pop(key, None)
+                self._haystacks.pop(key, None)
+
+    def _change_rows(self, rows: list[tuple[str, RowLook]], *, one_by_one: bool) -> bool:
+        """Show new looks; True if a row's place in the order may have changed.
+
+        A few rows that have been drawn get only their changed cells rewritten and only those rows
+        repainted; the others (never drawn, or too many, or new times for all) are reset whole,
+        their cells made again when next drawn.
+        """
+        reorder = False
+        shown, sort_keys = self._shown, self._sort_keys
+        few = one_by_one and len(rows) <= SMALL_CHANGE
+        zone, now = self._cells_at.zone, self._cells_at.now
+        repaint: list[tuple[str, int]] = []
+        with self._repaints_held():
+            for key, look in rows:
+                row = shown[key]
+                sort_key = self._sort_key(key, look.job)
+                if sort_key != sort_keys[key]:
+                    sort_keys[key] = sort_key
+                    reorder = True
+                if not few or not row:  # an empty row: no cell of it was made, none to rewrite
+                    row.show(look)
+                    continue
+                before = row.specs()
+                after = job_cells(look.job, zone, now, stale=look.stale, watched=look.watched)
+                row.show(look, after)
+                last = -1
+                for index, (new, old) in enumerate(zip(after, before, strict=True)):
+                    if new != old:
+                        column = COLUMNS[index]
+                        self.update_cell(key, column.key, Cell(new, column))
+                        last = index
+                if last >= 0:
+                    repaint.append((key, last))
+        self._update_count += 1
+        if reorder or not few:
+            self.refresh()
+        else:  # repaint only the rows whose cells changed, up to the last changed cell
+            for key, last in repaint:
+                place = self._row_locations.get(self._row_keys[key])
+                if place is not None:
+                    cell = self._get_cell_region(Coordinate(place, last))
+                    self._refresh_region(Region(0, cell.y, cell.right, 1))
+        return reorder
+
+    def _apply_order(self, *, resized: bool) -> None:
+        """Order the rows by the sort column (missing values last, then newest, then key)."""
+        order = sorted(self._shown, key=self._sort_keys.__getitem__, reverse=self.sort_reverse)
+        row_keys = self._row_keys
+        self._set_order([row_keys[key] for key in order], resized=resized)
+
+    def _cell_context(self) -> CellContext:
+        return self._cells_at
+
+    def _sort_key(self, key: str, job: FaxJob) -> SortKey:
+        value = SORT_VALUES[self.sort_column](job)
+        missing = value is None
         # Missing values go last in both directions; ties show the newest first, then key order.
-        flag = -missing if self.sort_reverse else missing
-        submitted = job.item.SubmitTime.timestamp() if job.item.SubmitTime is not None else 0.0
-        newest_first = submitted if self.sort_reverse else -submitted
-        return (flag, value, newest_first, key)
+        flag = -missing if self.sort_reverse else int(missing)
+        submitted = job.item.SubmitTime
+        stamp = 0.0 if submitted is None else submitted.timestamp()
+        return (flag, 0 if value is None else value, stamp if self.sort_reverse else -stamp, key)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Self
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
@@ -14,6 +16,7 @@ from faxtui.model import FaxJob
 from faxtui.store import WatchEntry
 from faxtui.tui.formatting import STATE_STYLE, clean, state_label
 from faxtui.tui.widgets.job_table import SEP
+from faxtui.tui.widgets.steady_scroll import SteadyScrollView
 
 WATCH_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("account", "Account", 13),
@@ -52,7 +55,7 @@ def _cell(spec: tuple[str, str]) -> Text:
     return Text(spec[0], style=spec[1], no_wrap=True, overflow="ellipsis")
 
 
-class WatchList(DataTable[Text]):
+class WatchList(DataTable[Text], SteadyScrollView):
     """Keyboard: x/delete removes, l labels, enter shows the job in the table."""
 
     # Not in the footer (it would overflow 80 columns): the pane's border and the tab strip say them.
@@ -79,6 +82,7 @@ class WatchList(DataTable[Text]):
             self.entry = entry
 
     def __init__(self, *, id: str | None = None) -> None:
+        self._holding_refreshes = False
         super().__init__(id=id, cursor_type="row", cell_padding=1)
         self.entries: dict[str, WatchEntry] = {}
         self._shown: dict[str, WatchCells] = {}
@@ -91,6 +95,7 @@ class WatchList(DataTable[Text]):
         """Diff the rows against the watch list; entries keep the order they were added in."""
         wanted = {watch_key(e.account, e.lookup_id): (e, watch_cells(e, resolve(e))) for e in entries}
         self.entries = {key: entry for key, (entry, _) in wanted.items()}
+        changed: list[str] = []
         with self.app.batch_update():
             for key in [k for k in self._shown if k not in wanted]:
                 self.remove_row(key)
@@ -100,12 +105,25 @@ class WatchList(DataTable[Text]):
                 if old is None:
                     self.add_row(*(_cell(spec) for spec in cells), key=key)
                 elif old != cells:
-                    for (column, _, _), new, before in zip(WATCH_COLUMNS, cells, old, strict=True):
-                        if new != before:
-                            self.update_cell(key, column, _cell(new))
+                    self._holding_refreshes = True  # update_cell repaints the whole list; see below
+                    try:
+                        for (column, _, _), new, before in zip(WATCH_COLUMNS, cells, old, strict=True):
+                            if new != before:
+                                self.update_cell(key, column, _cell(new))
+                    finally:
+                        self._holding_refreshes = False
+                    changed.append(key)
                 else:
                     continue
                 self._shown[key] = cells
+        for key in changed:  # only the rows that changed go to the terminal again
+            self.refresh_row(self.get_row_index(key))
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        if self._holding_refreshes and not (regions or layout or recompose):
+            return self
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     @property
     def selected(self) -> WatchEntry | None:
