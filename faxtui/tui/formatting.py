@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rich.text import Text
 
 from faxtui.codes import concord_status_text, interfax_status_text
-from faxtui.model import CONCORD_MAPPED, FaxJob, FieldSpec, FieldValue, JobState
+from faxtui.model import CONCORD_MAPPED, STATE_SYMBOL, FaxJob, FieldSpec, FieldValue, JobState
 
 MAX_FIELD = 200
 """Longest server string shown anywhere; longer ones end in an ellipsis."""
@@ -64,16 +64,6 @@ def inert(value: object, style: str = "", limit: int = MAX_FIELD) -> Text:
 
 # --- states -------------------------------------------------------------------------------------
 
-STATE_SYMBOL: dict[JobState, str] = {
-    JobState.QUEUED: "…",
-    JobState.SENDING: "▶",
-    JobState.RETRYING: "↻",
-    JobState.DELIVERED: "✓",
-    JobState.FAILED: "✗",
-    JobState.CANCELLED: "⊘",
-    JobState.NOT_FOUND: "?",
-    JobState.UNKNOWN: "?",
-}
 # Plain ANSI colour names: they follow the terminal palette in the ansi themes and 16 colours.
 STATE_STYLE: dict[JobState, str] = {
     JobState.QUEUED: "",

@@ -15,8 +15,8 @@ from rich.text import Text
 from textual.geometry import Region
 from textual.widget import Widget
 
-from faxtui.model import AccountStatus, Health, JobState
-from faxtui.tui.formatting import STATE_STYLE, STATE_SYMBOL, ago, clean, latency, until
+from faxtui.model import STATE_SYMBOL, AccountStatus, Health, JobState
+from faxtui.tui.formatting import STATE_STYLE, ago, clean, latency, until
 
 FAILING = frozenset({Health.AUTH_FAILED, Health.UNREACHABLE, Health.ERROR})
 
