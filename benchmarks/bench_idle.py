@@ -76,13 +76,20 @@ class Window:
         return self.main_thread_cpu_seconds / self.seconds * 100
 
 
-def spawn_in_pty(argv: list[str], size: tuple[int, int]) -> tuple[subprocess.Popen[bytes], int]:
-    """Start `argv` on a new pseudo-terminal of `size` (columns, rows); returns it and the master fd."""
+def spawn_in_pty(argv: list[str], size: tuple[int, int], *, truecolor: bool = True,
+                 ) -> tuple[subprocess.Popen[bytes], int]:
+    """Start `argv` on a new pseudo-terminal of `size` (columns, rows); returns it and the master fd.
+
+    `truecolor=False` leaves COLORTERM unset, as over SSH (which does not pass it on by default):
+    Textual then writes 256-colour escapes, which are shorter."""
     master, slave = os.openpty()
     columns, rows = size
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "TERM": "xterm-256color", "PYTHONUNBUFFERED": "1"}
     env.pop("TEXTUAL", None)
+    env.pop("COLORTERM", None)
+    if truecolor:
+        env["COLORTERM"] = "truecolor"
     child = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
                              close_fds=True)
     os.close(slave)
@@ -124,9 +131,9 @@ def stop(child: subprocess.Popen[bytes], master: int) -> None:
         os.close(master)
 
 
-def measure(minutes: float, *, warmup: float = WARMUP_SECONDS) -> tuple[Window, int]:
+def measure(minutes: float, *, warmup: float = WARMUP_SECONDS, truecolor: bool = True) -> tuple[Window, int]:
     """Run the demo, skip `warmup` seconds, then measure `minutes`; also returns start-up bytes."""
-    child, master = spawn_in_pty([sys.executable, "-m", "faxtui", "demo"], SIZE)
+    child, master = spawn_in_pty([sys.executable, "-m", "faxtui", "demo"], SIZE, truecolor=truecolor)
     try:
         startup_bytes, _ = drain(master, warmup)
         if child.poll() is not None:
@@ -175,10 +182,12 @@ def main(argv: list[str] | None = None) -> None:
                                      description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
                         help="length of the measured window (default 1)")
+    parser.add_argument("--colors", choices=("truecolor", "256"), default="truecolor",
+                        help="what the terminal says it can do (256: COLORTERM unset, as over SSH)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    header(f"faxtui idle benchmark: `python -m faxtui demo` in a {SIZE[0]}x{SIZE[1]} pty, "
-           f"{args.minutes:g} min after {WARMUP_SECONDS:g} s of start-up")
-    window, startup_bytes = measure(args.minutes)
+    header(f"faxtui idle benchmark: `python -m faxtui demo` in a {SIZE[0]}x{SIZE[1]} pty ({args.colors} "
+           f"colour), {args.minutes:g} min after {WARMUP_SECONDS:g} s of start-up")
+    window, startup_bytes = measure(args.minutes, truecolor=args.colors == "truecolor")
     report(results(window, startup_bytes))
 
 

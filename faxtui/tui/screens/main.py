@@ -36,6 +36,9 @@ from faxtui.tui.widgets.watch_list import WatchList
 if TYPE_CHECKING:
     from faxtui.tui.app import FaxApp
 
+FOLLOW_UP_SECONDS = 0.01
+"""After a poll, the event log and the detail pane follow the table this much later: the loop is
+free in between (keys, the next frame), so no poll holds the screen for all three in one go."""
 PANES: tuple[tuple[str, str], ...] = (("detail", "Detail"), ("watch", "Watch list"), ("events", "Events"))
 
 
@@ -205,7 +208,7 @@ class MainScreen(Screen[None]):
 
         self._log(lines)
         if table.selected_key != before or table.selected_job is not shown_before:
-            self.call_after_refresh(self.show_selected)  # in a frame of its own: the table first
+            self.set_timer(FOLLOW_UP_SECONDS, self.show_selected)
 
     def account_updated(self, event: AccountUpdated) -> None:
         if self._update_flags():
@@ -216,10 +219,10 @@ class MainScreen(Screen[None]):
             self._log(lambda: [account_line(event, zone, now)])
 
     def _log(self, lines: Callable[[], list[Text]]) -> None:
-        """Add to the event log after the next repaint (the table and the bar go first), in order."""
+        """Add to the event log a moment later (the table and the bar go first), in order."""
         self._log_queue.append(lines)
         if len(self._log_queue) == 1:
-            self.call_after_refresh(self._flush_log)
+            self.set_timer(FOLLOW_UP_SECONDS, self._flush_log)
 
     def _flush_log(self) -> None:
         queue, self._log_queue = self._log_queue, []

@@ -86,11 +86,11 @@ class FastTable(DataTable[Text], SteadyScrollView):
         # Set first: the base class's set-up may already refresh or restyle.
         self._holding_repaints = False
         self.rows_to_come = 0
+        """Rows a load will still add: counted in the scrollable height already."""
         self._columns_seen: tuple[int, int, int] | None = None
         self._columns_in_order: list[Column] = []
         self._widths_seen: tuple[object, int] | None = None
         self._widths: list[int] = []
-        """Rows a load will still add: counted in the scrollable height already."""
         self._cell_renders: LRUCache[tuple[object, ...], SegmentLines] = LRUCache(RENDER_CACHE_SIZE)
         super().__init__(**options)  # type: ignore[arg-type]
 
@@ -207,7 +207,8 @@ class FastTable(DataTable[Text], SteadyScrollView):
         The base class keys its cache on a table-wide update counter, so one changed cell
         re-renders every cell in view.
         """
-        row_key = self._row_locations.get_key(row_index) if row_index >= 0 <= column_index else None
+        in_body = row_index >= 0 and column_index >= 0  # not the header row, not the label column
+        row_key = self._row_locations.get_key(row_index) if in_body else None
         row = None if row_key is None else self._data.get(row_key)
         if row_key is None or not isinstance(row, VersionedRow):  # header, labels, other rows
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)

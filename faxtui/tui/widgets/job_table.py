@@ -320,6 +320,7 @@ class JobTable(FastTable):
             self.columns[ColumnKey(col.key)].label = self._header(col)
         self._sort_keys = {key: self._sort_key(key, self.jobs[key]) for key in self._shown}
         self.sync(resort=True)
+        self.refresh()  # the header's arrow moved, whether or not the rows in view did
 
     def day_changed(self) -> bool:
         """True when the date in the display zone moved on since the last sync (times need redoing)."""
