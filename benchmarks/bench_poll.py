@@ -19,9 +19,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import dataclasses
 import io
 import json
 import pstats
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +39,7 @@ from benchmarks.common import Result, exit_code, header, report
 from faxtui.config import AccountConfig, Config, SecretRef
 from faxtui.model import Health
 from faxtui.poller import Poller
+from faxtui.providers import http
 from faxtui.store import Store
 
 INTERFAX_ACCOUNTS = 10
@@ -123,6 +126,8 @@ class Cycle:
     connections: int
     jobs: int
     failed: list[str]
+    parsed: int = 0
+    """Answers read in full (the others were byte for byte the same request's last answer)."""
 
 
 async def one_cycle(poller: Poller, sim: Sim, profiler: cProfile.Profile | None = None) -> Cycle:
@@ -194,20 +199,53 @@ def breakdown(label: str, profiler: cProfile.Profile) -> str:
     return "\n".join(lines) + "\n" + body[body.find("   ncalls"):]
 
 
+class ParseCounter:
+    """Counts the SOAP answers the clients read in full (the rest repeat a request's last answer
+    byte for byte and are not parsed again: `faxtui.providers.http.RepeatMemo`)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._parse = http.parse_response
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return self._parse(*args, **kwargs)
+
+        http.parse_response = counted  # type: ignore[assignment]
+
+    def close(self) -> None:
+        http.parse_response = self._parse
+
+
 async def two_cycles(config: Config, data: Path, sim: Sim, profile: bool) -> tuple[Cycle, Cycle, str]:
     profiles: list[str] = []
+    counter = ParseCounter()
     with Store.open(data) as store:
         poller = Poller(config, store)
         try:
             cycles = []
             for _ in range(2):
                 profiler = cProfile.Profile() if profile else None
-                cycles.append(await one_cycle(poller, sim, profiler))
+                counter.count = 0
+                cycle = await one_cycle(poller, sim, profiler)
+                cycles.append(dataclasses.replace(cycle, parsed=counter.count))
                 if profiler is not None:
                     profiles.append(breakdown(f"cycle {len(cycles)}", profiler))
         finally:
             await poller.aclose()
+            counter.close()
     return cycles[0], cycles[1], "\n".join(profiles)
+
+
+async def without_memo(config: Config, fresh: Path, sim: Sim) -> Cycle:
+    """The second cycle again, from a copy of the store as set up, with the clients remembering no
+    answer: every answer read in full, what a cycle costs when every page and batch has changed."""
+    limit, http.REPEAT_MEMO_LIMIT = http.REPEAT_MEMO_LIMIT, 0
+    try:
+        _, second, _ = await two_cycles(config, fresh, sim, profile=False)
+    finally:
+        http.REPEAT_MEMO_LIMIT = limit
+    return second
 
 
 def verdicts(label: str, cycle: Cycle) -> list[Result]:
@@ -228,18 +266,24 @@ def main(argv: list[str] | None = None) -> list[Result]:
            f"Concord accounts x {CONCORD_WATCHED} watched ids, simulator in its own process, real Store")
     with simulator() as sim, tempfile.TemporaryDirectory(prefix="faxtui-bench-") as tmp:
         config, data = setup(sim, Path(tmp))
+        fresh = shutil.copytree(data, Path(tmp) / "fresh")
         sim.control("DELETE", "/stats")
         first, second, profiles = asyncio.run(two_cycles(config, data, sim, args.profile))
         stats = sim.control("GET", "/stats")
+        unmemoised = asyncio.run(without_memo(config, fresh, sim))
     requests = {name: s["requests"] for name, s in stats["services"].items()}
     results = [
         Result("poll", "requests over both cycles", ", ".join(f"{k} {v}" for k, v in sorted(requests.items()))
                + f"; jobs known after the cycles: {second.jobs}"),
         *verdicts("first cycle (token fetch, every job inserted)", first),
         Result("poll", "first cycle: connections opened", str(first.connections)),
+        Result("poll", "answers read in full: first cycle / second cycle",
+               f"{first.parsed} / {second.parsed} (the rest: their request's last answer, byte for byte)"),
         *verdicts("second cycle", second),
         Result("poll", "second cycle: connections opened (all reused)", str(second.connections), "0",
                second.connections == 0),
+        *verdicts(f"second cycle, no answer remembered ({unmemoised.parsed} read in full, as if all changed)",
+                  unmemoised),
     ]
     for cycle in (first, second):
         for failure in cycle.failed:

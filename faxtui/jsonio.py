@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from typing import Any
 
-from faxtui.model import FAXITEM_FIELDS, ConcordStatus, FaxItemEx, FaxJob, FieldValue, JobState
+from faxtui.model import FAXITEM_FIELDS, FAXITEM_NAMES, ConcordStatus, FaxItemEx, FaxJob, FieldValue, JobState
 
 CONCORD_NATIVE = (
     "FaxJobId",
@@ -33,8 +34,15 @@ def field_to_json(value: FieldValue) -> int | str | None:
     return value.isoformat()
 
 
+_ALL_FIELDS = attrgetter(*FAXITEM_NAMES)
+_AS_IS = frozenset({int, str, type(None)})
+
+
 def fields_to_json(item: FaxItemEx) -> dict[str, int | str | None]:
-    return {spec.name: field_to_json(value) for spec, value in item.values()}
+    """All 27 fields by name (every job written to the store goes through here: kept cheap)."""
+    values: tuple[FieldValue, ...] = _ALL_FIELDS(item)
+    converted: list[Any] = [v if type(v) in _AS_IS else field_to_json(v) for v in values]
+    return dict(zip(FAXITEM_NAMES, converted, strict=True))
 
 
 def native_to_json(status: ConcordStatus | None) -> dict[str, Any]:

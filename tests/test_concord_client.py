@@ -644,3 +644,22 @@ async def test_auth_wserror_with_a_provider_refetches_once(
     result = await make_client(token_provider=_provider(loopback)).status(["br1"])
     assert [j.job_id for j in result.jobs] == ["br1"]
     assert _service_tokens(loopback) == ["Bearer tok-1", "Bearer tok-2"]
+
+
+async def test_a_repeated_answer_keeps_each_calls_tracking_headers_and_a_changed_one_is_read_anew(
+    loopback: LoopbackServer, make_client: MakeClient
+) -> None:
+    sending = status_xml([item("br1", 3), item("br2", 3)])
+    done = status_xml([item("br1", 1, "Job Succeeded"), item("br2", 3)])
+    later = {"x-ch-activity-id": "act-8000", "x-ch-execution-time": "3"}
+    loopback.reply(reply(sending), Reply(200, sending, {"Content-Type": XML, **later}), reply(done))
+    client = make_client()
+    first = await client.status(["br1", "br2"])
+    again = await client.status(["br1", "br2"])
+    assert again.jobs == first.jobs  # tracking headers are not part of a job's equality
+    assert [j.concord.activity_id for j in first.jobs if j.concord] == ["act-7f3a", "act-7f3a"]
+    assert [j.concord.activity_id for j in again.jobs if j.concord] == ["act-8000", "act-8000"]
+    assert again.headers == later
+    changed = await client.status(["br1", "br2"])
+    assert [(j.job_id, j.state) for j in changed.jobs] == [
+        ("br1", JobState.DELIVERED), ("br2", JobState.SENDING)]

@@ -695,3 +695,33 @@ async def test_lookup_asks_for_id_plus_one_and_checks_the_answer(
     }
     assert await client.lookup(1002) is None  # the server answers with 1001, which is not it
     assert await client.lookup(999) is None
+
+
+async def test_a_repeated_page_gives_the_same_jobs_and_any_changed_byte_is_read_anew(
+    loopback: LoopbackServer, make_client: MakeClient
+) -> None:
+    client = make_client()
+    sending = page_xml([item_xml(101, status=-2), item_xml(100, status=0)], total=2)
+    delivered = page_xml([item_xml(101, status=0), item_xml(100, status=0)], total=2)
+    loopback.reply(ok(sending), ok(sending), ok(delivered), Reply(503, sending, {"Content-Type": XML}))
+    first = await client.status_page()
+    kept = list(first.jobs)
+    first.jobs.clear()  # what a caller does with its page cannot reach the next one
+    again = await client.status_page()
+    assert again.jobs == kept and [j.status_code for j in again.jobs] == [-2, 0]
+    changed = await client.status_page()
+    assert [(j.job_id, j.status_code, j.state) for j in changed.jobs] == [
+        ("101", 0, JobState.DELIVERED), ("100", 0, JobState.DELIVERED)]
+    with pytest.raises(ServiceError, match="HTTP 503"):  # the same bytes as before, but an error status
+        await client.status_page()
+
+
+async def test_a_repeated_bad_page_fails_every_time(
+    loopback: LoopbackServer, make_client: MakeClient
+) -> None:
+    bad = page_xml([item_xml(101).replace("<Status>0</Status>", "<Status>zero</Status>")])
+    loopback.reply(ok(bad))
+    client = make_client()
+    for _ in range(2):
+        with pytest.raises(ProtocolError, match="Status is not an int"):
+            await client.status_page()

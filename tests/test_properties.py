@@ -23,7 +23,7 @@ from lxml import etree
 
 from faxtui.errors import ProviderError
 from faxtui.model import FAXITEM_FIELDS, FaxJob, JobState
-from faxtui.providers.concord import ConcordClient
+from faxtui.providers.concord import ConcordClient, StatusItem, match_items
 from faxtui.providers.interfax import InterFaxClient, parse_faxstatusex
 from faxtui.soap import SOAP11_NS, SOAP12_NS
 
@@ -276,3 +276,35 @@ def test_concord_client_gives_jobs_or_a_provider_error() -> None:
 
         check()
         h.run(client.aclose())
+
+
+# --- pairing Concord's items with the ids asked for ---------------------------------------------------
+
+
+def _pairs_by_list_scan(requested: list[str], item_ids: list[str]) -> list[tuple[str, str | None]]:
+    """The pairing rule written the plain way (DESIGN: an item answers the id it names; items that
+    name none take the first id still unanswered, a JRI- reference when the item has a job id)."""
+    unmatched = list(requested)
+    paired: list[str | None] = [None] * len(item_ids)
+    for n, job_id in enumerate(item_ids):
+        if job_id and job_id in unmatched:
+            unmatched.remove(job_id)
+            paired[n] = job_id
+    for n, job_id in enumerate(item_ids):
+        if paired[n] is None:
+            candidates = [r for r in unmatched if r.upper().startswith("JRI-")] if job_id else unmatched
+            if candidates:
+                paired[n] = candidates[0]
+                unmatched.remove(candidates[0])
+    return [(job_id, req) for job_id, req in zip(item_ids, paired, strict=True) if req is not None or job_id]
+
+
+@FAST
+@given(
+    requested=st.lists(st.sampled_from(["br1", "br2", "br3", "JRI-a", "jri-b", "JRI-c", "x"]), max_size=12),
+    item_ids=st.lists(st.sampled_from(["", "br1", "br2", "br3", "br9", "x"]), max_size=12),
+)
+def test_concord_items_pair_with_the_ids_asked_for(requested: list[str], item_ids: list[str]) -> None:
+    items = [StatusItem(job_id, 3, *[None] * 9) for job_id in item_ids]
+    got = [(item.fax_job_id, req) for item, req in match_items(requested, items)]
+    assert got == _pairs_by_list_scan(requested, item_ids)

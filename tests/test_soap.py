@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from faxtui.errors import ProtocolError, SoapFault
@@ -158,3 +160,58 @@ def test_is_nil() -> None:
         b'<item xsi:nil="true"/><item xsi:nil="1"/><item xsi:nil="false"/><item/></r>'
     )
     assert [is_nil(el) for el in root] == [True, True, False, False]
+
+
+def _tree_envelope(version: str, ns: str, operation: str, children: list[tuple[str, object]]) -> bytes:
+    """The same envelope built as an lxml tree and serialised: the reference the text builder matches."""
+    env_ns = SOAP11_NS if version == "1.1" else SOAP12_NS
+    prefix = "soap" if version == "1.1" else "soap12"
+    envelope = etree.Element(f"{{{env_ns}}}Envelope", nsmap={
+        "xsi": "http://www.w3.org/2001/XMLSchema-instance", "xsd": "http://www.w3.org/2001/XMLSchema",
+        prefix: env_ns})
+    body = etree.SubElement(envelope, f"{{{env_ns}}}Body")
+    op = etree.SubElement(body, f"{{{ns}}}{operation}", nsmap={None: ns})  # type: ignore[dict-item]
+
+    def add(parent: etree._Element, items: list[tuple[str, object]]) -> None:
+        for name, value in items:
+            child = etree.SubElement(parent, f"{{{ns}}}{name}")
+            if isinstance(value, list):
+                add(child, value)
+            else:
+                child.text = "" if value is None else str(value)
+
+    add(op, children)
+    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"))
+
+
+_xml_chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffe\uffff\x00").filter(
+    lambda c: c in "\t\n\r" or c >= " ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    version=st.sampled_from(["1.1", "1.2"]),
+    user=st.text(_xml_chars, max_size=30),
+    ids=st.lists(st.text(_xml_chars, max_size=20), max_size=5),
+    number=st.one_of(st.none(), st.integers()),
+)
+def test_text_built_envelope_is_byte_for_byte_what_lxml_writes(
+    version: str, user: str, ids: list[str], number: int | None
+) -> None:
+    children: list[tuple[str, object]] = [
+        ("UserID", user), ("strPIN", ""), ("Count", number),
+        ("FaxJobIds", [("item", [("JobId", job_id)]) for job_id in ids]),
+    ]
+    built = build_envelope(version, "urn:FaxWS", "GetRealTimeFaxStatusEx", children)  # type: ignore[arg-type]
+    assert built == _tree_envelope(version, "urn:FaxWS", "GetRealTimeFaxStatusEx", children)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "a\x01b", "\x1f", "\ufffe", "\ud800"])
+def test_envelope_refuses_text_xml_cannot_carry(bad: str) -> None:
+    with pytest.raises(ValueError, match="XML compatible"):
+        build_envelope("1.1", IFX, "Op", [("Password", bad)])
+
+
+def test_envelope_refuses_a_bad_element_name() -> None:
+    with pytest.raises(ValueError, match="Invalid tag name"):
+        build_envelope("1.1", IFX, "Op", [("bad name", "x")])

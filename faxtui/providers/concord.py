@@ -48,6 +48,7 @@ from faxtui.providers.http import (
     DEFAULT_TIMEOUT,
     HttpAnswer,
     HttpPoster,
+    RepeatMemo,
     check_endpoint,
     child,
     child_text,
@@ -57,7 +58,6 @@ from faxtui.providers.http import (
     parse_int,
     retry_after_seconds,
     scrub,
-    soap_result,
 )
 from faxtui.soap import (
     MAX_RESPONSE_BYTES,
@@ -245,9 +245,10 @@ class OAuthTokenProvider:
 
 # --- the status call ------------------------------------------------------------------------------
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class StatusItem:
-    """One non-nil FaxStatusList item, typed; `fax_job_id` is the FaxJobId as sent."""
+    """One non-nil FaxStatusList item, typed; `fax_job_id` is the FaxJobId as sent. Immutable: an
+    item read before is handed out again when the same texts come back."""
 
     fax_job_id: str
     status_id: int | None
@@ -336,6 +337,10 @@ CACHE_LIMIT = 16384
 
 _Layout = tuple[Callable[[list[Any]], tuple[Any, ...]], tuple[int, ...]]
 _LAYOUTS: dict[tuple[tuple[object, ...], tuple[str, ...]], _Layout] = {}
+_ITEMS: dict[tuple[tuple[Any, ...], tuple[Any, ...]], StatusItem] = {}
+"""Items read before, by their texts: most of a poll's answer is what the previous poll said."""
+_FIELDS: dict[tuple[Any, ...], FaxItemEx] = {}
+"""The FaxItemEx of a job, by the values it is made of (shared: it is immutable)."""
 _INTS: dict[str | None, int | None] = {}
 _TIMES: dict[str, datetime | None] = {}
 _STATES: dict[int | None, JobState] = {}
@@ -348,7 +353,7 @@ _MISSES = (_NOT_CACHED,) * len(_INT_FIELDS)
 
 def clear_caches() -> None:
     """Forget every cached layout and value (for benchmarks of a first parse; results are the same)."""
-    for cache in (_LAYOUTS, _INTS, _TIMES, _STATES):
+    for cache in (_LAYOUTS, _ITEMS, _FIELDS, _INTS, _TIMES, _STATES):
         cache.clear()
     _INTS.update({None: None, "": None})
 
@@ -394,20 +399,27 @@ def _child_texts(
 def parse_status_item(el: etree._Element) -> StatusItem:
     """A RealTimeFaxStatusEx item -> `StatusItem` (blank numbers are None; a malformed one raises)."""
     found, kids, at = _child_texts(el, _ITEM_FIELDS)
-    job_id, status, description, state, current, total, when, duration, csid, _ = found
-    error_code = error_string = None
+    error_texts: tuple[Any, ...] = (None, None)
     if at[-1] < len(kids):  # the Error element
-        (error_code, error_string), _, _ = _child_texts(kids[at[-1]], _ERROR_FIELDS)
+        error_texts, _, _ = _child_texts(kids[at[-1]], _ERROR_FIELDS)
+    key = (found, error_texts)
+    seen = _ITEMS.get(key)
+    if seen is not None:
+        return seen
+    job_id, status, description, state, current, total, when, duration, csid, _ = found
+    error_code, error_string = error_texts
     int_texts = (status, state, current, total, duration, error_code)
     ints: list[Any] = list(map(_INTS.get, int_texts, _MISSES))
     fax_job_id = (job_id or "").strip()
     if _NOT_CACHED in ints:
         label = f"RealTimeFaxStatusEx {fax_job_id}" if fax_job_id else "RealTimeFaxStatusEx"
         ints = [_int_text(text, name, label) for text, name in zip(int_texts, _INT_FIELDS, strict=True)]
-    return StatusItem(
+    item = StatusItem(
         fax_job_id, ints[0], description, ints[1], ints[2], ints[3], when, ints[4], csid, ints[5],
         error_string,
     )
+    _remember(_ITEMS, key, item)
+    return item
 
 
 def parse_status_response(response: etree._Element, headers: dict[str, str]) -> StatusAnswer:
@@ -457,15 +469,16 @@ def job_from_item(
         item.total_pages, item.delivery_time, item.duration, item.remote_csid, item.error_code,
         item.error_string, headers.get(ACTIVITY_ID_HEADER), headers.get(EXECUTION_TIME_HEADER),
     )
-    fields = FaxItemEx(
-        TransactionID=item.fax_job_id or job_id,
-        Status=item.status_id,
-        PagesSent=item.current_pages,
-        PagesSubmitted=item.total_pages,
-        CompletionTime=_delivery_time(item.delivery_time),
-        Duration=item.duration,
-        RemoteCSID=item.remote_csid or None,
-    )
+    parts = (item.fax_job_id or job_id, item.status_id, item.current_pages, item.total_pages,
+             item.delivery_time, item.duration, item.remote_csid)
+    fields = _FIELDS.get(parts)
+    if fields is None:
+        tid, status, current, total, when, duration, csid = parts
+        fields = FaxItemEx(
+            TransactionID=tid, Status=status, PagesSent=current, PagesSubmitted=total,
+            CompletionTime=_delivery_time(when), Duration=duration, RemoteCSID=csid or None,
+        )
+        _remember(_FIELDS, parts, fields)
     if item.not_found:
         state = JobState.NOT_FOUND
         code: int | None = CONCORD_INVALID_JOB_ID
@@ -483,21 +496,42 @@ def job_from_item(
 
 
 def match_items(requested: Sequence[str], items: Sequence[StatusItem]) -> list[tuple[StatusItem, str | None]]:
-    """Pair each item with the requested id it answers (None for an item nobody asked for)."""
-    unmatched = list(requested)
+    """Pair each item with the requested id it answers (None for an item nobody asked for).
+
+    First every item whose FaxJobId was asked for takes that id (one request per answer); then
+    each item left takes the first id still unanswered (a `JRI-` reference when the item has a
+    job id). Counted in a dict, so a 100-id batch is paired in one pass, not 100 list scans.
+    """
+    waiting: dict[str, int] = {}
+    for job_id in requested:
+        waiting[job_id] = waiting.get(job_id, 0) + 1
+    asked = dict(waiting)
     paired: list[str | None] = [None] * len(items)
+    left_over = False
     for n, item in enumerate(items):
-        if item.fax_job_id and item.fax_job_id in unmatched:
-            unmatched.remove(item.fax_job_id)
-            paired[n] = item.fax_job_id
-    for n, item in enumerate(items):
-        if paired[n] is not None:
-            continue
-        candidates = [r for r in unmatched if r.upper().startswith("JRI-")] if item.fax_job_id else unmatched
-        if candidates:
-            chosen = candidates[0]
-            unmatched.remove(chosen)
-            paired[n] = chosen
+        job_id = item.fax_job_id
+        if job_id and waiting.get(job_id):
+            waiting[job_id] -= 1
+            paired[n] = job_id
+        else:
+            left_over = True
+    if left_over:
+        taken = {job_id: asked[job_id] - count for job_id, count in waiting.items()}
+        unmatched: list[str] = []
+        for job_id in requested:  # in order, less the first occurrences already taken
+            if taken.get(job_id):
+                taken[job_id] -= 1
+            else:
+                unmatched.append(job_id)
+        for n, item in enumerate(items):
+            if paired[n] is not None:
+                continue
+            references = [r for r in unmatched if r.upper().startswith("JRI-")]
+            candidates = references if item.fax_job_id else unmatched
+            if candidates:
+                chosen = candidates[0]
+                unmatched.remove(chosen)
+                paired[n] = chosen
     pairs = zip(items, paired, strict=True)
     return [(item, req) for item, req in pairs if req is not None or item.fax_job_id]
 
@@ -523,6 +557,11 @@ def parse_status(body: bytes, headers: Mapping[str, str] | None = None, http_sta
     after the HTTP checks (`answer_jobs` then makes the jobs). Raises `SoapFault` or `ProtocolError`."""
     _, response = parse_response(body, CONCORD_NS, RESPONSE_ELEMENT, http_status=http_status)
     return parse_status_response(response, dict(headers or {}))
+
+
+def _read_status(response: etree._Element) -> StatusAnswer:
+    """An answer as the memo keeps it: without tracking headers, which belong to each call."""
+    return parse_status_response(response, {})
 
 
 def _unique(ids: Iterable[str]) -> list[str]:
@@ -572,6 +611,8 @@ class ConcordClient:
         self._pin = pin or None
         self._clock = clock
         self._http = HttpPoster(http=http, timeout=timeout, max_bytes=max_bytes)
+        self._answers: RepeatMemo[StatusAnswer] = RepeatMemo()
+        """Each batch's last answer, read (its tracking headers are the call's own, set per call)."""
 
     @property
     def auth_kind(self) -> str:
@@ -706,8 +747,9 @@ class ConcordClient:
         tracking = {k.lower(): v for k, v in http_answer.headers.items() if k.lower().startswith("x-ch-")}
         if tracking:
             tally.headers = tracking
-        response = soap_result(http_answer, self.account, CONCORD_NS, RESPONSE_ELEMENT)
-        return parse_status_response(response, tracking)
+        seen = self._answers.read(tuple(batch), http_answer, self.account, CONCORD_NS, RESPONSE_ELEMENT,
+                                  _read_status)
+        return StatusAnswer(seen.ok, list(seen.items), seen.ws_code, seen.ws_text, tracking)
 
 
 __all__ = [

@@ -9,17 +9,19 @@ secrets from anything a server sent back (a fault string may echo the request).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import logging
 import re
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
+from typing import Generic, TypeVar
 
 import httpx
 from lxml import etree
@@ -318,12 +320,46 @@ def check_xml_content_type(answer: HttpAnswer) -> None:
         raise ProtocolError(f"{answer.host} answered with content type {shown}, not XML")
 
 
-def soap_result(answer: HttpAnswer, account: str, operation_ns: str, element: str) -> etree._Element:
-    """The `{operation_ns}element` of a SOAP answer, or the matching error."""
-    check_http_status(answer, account)
-    check_xml_content_type(answer)
-    _, result = parse_response(answer.body, operation_ns, element, http_status=answer.status)
-    return result
+Parsed = TypeVar("Parsed")
+REPEAT_MEMO_LIMIT = 512
+"""Requests whose last answer a client remembers (a Concord account with 51,200 watched ids)."""
+
+
+class RepeatMemo(Generic[Parsed]):
+    """What the last answer to each request was read as, by a digest of the answer's bytes.
+
+    A quiet account answers poll after poll with the very same bytes; those are not parsed again
+    (a 100-item page: ~1.5 ms of XML and typing saved, against ~30 µs for the digest). Only an
+    answer that was read without error is kept, and any changed byte means a full read. Values
+    are shared between calls, so they must be immutable. The oldest request is forgotten first.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        self._seen: dict[Hashable, tuple[bytes, Parsed]] = {}
+        self._limit = REPEAT_MEMO_LIMIT if limit is None else limit
+        """Requests remembered at most; 0 remembers none (every answer is read in full)."""
+
+    def read(self, request: Hashable, answer: HttpAnswer, account: str, operation_ns: str, element: str,
+             reader: Callable[[etree._Element], Parsed]) -> Parsed:
+        """`reader` applied to the `{operation_ns}element` of a SOAP answer (or the matching error),
+        unless this request got these very bytes last time: then what they were read as then."""
+        check_http_status(answer, account)
+        check_xml_content_type(answer)
+        digest = hashlib.blake2b(answer.body, digest_size=16).digest()
+        seen = self._seen.pop(request, None)
+        if seen is not None and seen[0] == digest:
+            self._seen[request] = seen
+            return seen[1]
+        _, result = parse_response(answer.body, operation_ns, element, http_status=answer.status)
+        value = reader(result)
+        if self._limit > 0:
+            if len(self._seen) >= self._limit:
+                del self._seen[next(iter(self._seen))]
+            self._seen[request] = (digest, value)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
 
 # --- values inside a SOAP answer ----------------------------------------------------------------

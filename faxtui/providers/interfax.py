@@ -34,6 +34,7 @@ from faxtui.providers.base import PollResult
 from faxtui.providers.http import (
     DEFAULT_TIMEOUT,
     HttpPoster,
+    RepeatMemo,
     check_endpoint,
     child,
     child_text,
@@ -43,7 +44,6 @@ from faxtui.providers.http import (
     parse_decimal,
     parse_int,
     scrub,
-    soap_result,
 )
 from faxtui.soap import (
     MAX_RESPONSE_BYTES,
@@ -383,6 +383,11 @@ class InterFaxClient:
         self._clock = clock
         self._redact = make_redactor([password])
         self._http = HttpPoster(http=http, timeout=timeout, max_bytes=max_bytes)
+        self._pages: RepeatMemo[FaxStatusExAnswer] = RepeatMemo()
+        """Each page's last answer, read: an unchanged page is not parsed again."""
+
+    def _read_page(self, response: etree._Element) -> FaxStatusExAnswer:
+        return read_faxstatusex(response, self.account)
 
     def __repr__(self) -> str:
         return (
@@ -432,10 +437,10 @@ class InterFaxClient:
             request_headers(self.soap_version, SOAP_ACTION),
         )
         polled_at = self._clock()
-        response = soap_result(answer, self.account, INTERFAX_NS, RESPONSE_ELEMENT)
-        parsed = read_faxstatusex(response, self.account)
+        parsed = self._pages.read((last_transaction_id, max_items), answer, self.account, INTERFAX_NS,
+                                  RESPONSE_ELEMENT, self._read_page)
         return InterFaxPage(
-            jobs=parsed.jobs,
+            jobs=list(parsed.jobs),  # a copy: the memo keeps its own
             total_count=parsed.total_count,
             list_size=parsed.list_size,
             latency_ms=answer.elapsed_ms,
