@@ -41,7 +41,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from benchmarks.common import Result, header, report
+from benchmarks.common import Result, exit_code, header, report
 
 if TYPE_CHECKING:
     from faxtui.config import Config
@@ -477,7 +477,7 @@ def stall_result(name: str, stalls: list[Stall]) -> Result:
                   f"< {STALL_TARGET_MS:g} ms", worst < STALL_TARGET_MS)
 
 
-def main() -> None:
+def main() -> list[Result]:
     header(f"faxtui UI benchmark: {TOTAL_JOBS:,} jobs, {SIZE[0]}x{SIZE[1]}, polling off; a stall is the "
            "latest a 1 ms timer on the app's loop woke (wall clock), CPU the busiest turn of the loop")
     figures = Figures()
@@ -491,7 +491,7 @@ def main() -> None:
         del jobs
         gc.collect()
         asyncio.run(measure_prefilled(directory, figures))
-    report([
+    results = [
         Result("ui", "first paint from the store, real terminal (App start -> first row on the pty)",
                f"{pty.paint_s:.2f} s ({pty.from_spawn_s:.2f} s from process start)",
                f"< {FIRST_PAINT_TARGET_S:g} s", pty.paint_s < FIRST_PAINT_TARGET_S),
@@ -512,8 +512,10 @@ def main() -> None:
         Result("ui", "longest stall, F (failed only) / F again / sort by state",
                " / ".join(show(stall) for stall in (figures.filter_stall, figures.unfilter_stall,
                                                     figures.sort_stall))),
-    ])
+    ]
+    report(results)
+    return results
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_code(main()))

@@ -47,13 +47,15 @@ class RateLimited(ProviderError):
 
 
 class ServiceError(ProviderError):
-    """The service answered with an error of its own (ResultCode, WSError, a SOAP Fault, 5xx)."""
+    """The service answered with an error of its own (ResultCode, WSError, a SOAP Fault, 5xx).
+    `retry_after`: seconds a 503's Retry-After asked for, when it gave a number."""
 
     kind = "service"
 
-    def __init__(self, message: str, code: int | str | None = None) -> None:
+    def __init__(self, message: str, code: int | str | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.retry_after = retry_after
 
 
 class SoapFault(ServiceError):

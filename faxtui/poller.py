@@ -25,14 +25,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from faxtui.budget import CallBudget
+from faxtui.budget import MAX_HOLD, CallBudget
 from faxtui.codes import (
     INTERFAX_ALL_TRANSACTIONS,
     INTERFAX_MAX_ITEMS,
     INTERFAX_STATUS_CALLS_PER_MINUTE,
 )
 from faxtui.config import AccountConfig, Config, ConfigError, resolve_secret
-from faxtui.errors import AuthError, ProviderError, RateLimited, TransportError, one_line
+from faxtui.errors import AuthError, ProviderError, RateLimited, ServiceError, TransportError, one_line
 from faxtui.events import AccountUpdated, JobsUpdated, PollerEvent, StateChange, WatchChanged
 from faxtui.ids import validate_lookup_id
 from faxtui.model import AccountStatus, FaxJob, Health, JobState
@@ -652,6 +652,8 @@ class Poller:
         if isinstance(error, RateLimited):
             # The server counts differently from us: treat its window as full until it ends.
             min_delay = loop.budget.exhaust(error.retry_after)
+        elif isinstance(error, ServiceError) and error.retry_after is not None:
+            min_delay = min(error.retry_after, MAX_HOLD)  # a 503 said when to come back (capped)
         if isinstance(error, ConfigError):
             loop.client = None
         self._schedule(loop, ok=False, min_delay=min_delay)

@@ -260,3 +260,20 @@ def test_watch_ids_are_validated_per_service(sim: SimServer, store: Store, tmp_p
     assert poller.add_watch("cc", "JRI-INV-2026-0042").lookup_id == "JRI-INV-2026-0042"
     assert poller.add_watch("ifx", " 812345678 ").lookup_id == "812345678"
     assert [w.lookup_id for w in store.watch_list()] == ["JRI-INV-2026-0042", "812345678"]
+
+
+@pytest.mark.parametrize(("asked", "waited"), [(120, 120.0), (86_400, 900.0)])
+async def test_503_with_retry_after_waits_at_least_that_long_at_most_15_minutes(
+    sim: SimServer, store: Store, tmp_path: Path, http: httpx.AsyncClient, asked: int, waited: float
+) -> None:
+    now = [START]
+    poller = Poller(make_config(tmp_path, concord(sim)), store, http=http, now=lambda: now[0],
+                    jitter=lambda: 0.5)
+    poller.add_watch("cc", sim.world.concord_job_ids("mbx0000000001")[0])
+    sim.faults.add(f"concord:http503={asked}")
+    await poller.poll_once()
+    status = poller.statuses["cc"]
+    assert status.health is Health.ERROR
+    assert status.last_error == f"HTTP 503 from 127.0.0.1:{sim.port}, retry after {asked} s"
+    assert status.retry_at is not None
+    assert (status.retry_at - now[0]).total_seconds() == pytest.approx(waited)  # not the usual 5 s backoff

@@ -307,10 +307,14 @@ def check_http_status(answer: HttpAnswer, account: str) -> None:
         raise RateLimited(f"rate limited by {host} for account {account} (HTTP 429{hint})", retry_after=delay)
     if status in (401, 403):
         raise AuthError(f"authentication failed for account {account} (HTTP {status} from {host})")
+    # A 503's Retry-After says how long the service expects to be down (RFC 9110 §10.2.3).
+    delay = retry_after_seconds(answer.headers.get("retry-after")) if status == 503 else None
     fault = _fault_in(answer)
     if fault is not None:
+        fault.retry_after = delay
         raise fault
-    raise ServiceError(f"HTTP {status} from {host}", code=status)
+    hint = f", retry after {delay:g} s" if delay is not None else ""
+    raise ServiceError(f"HTTP {status} from {host}{hint}", code=status, retry_after=delay)
 
 
 def check_xml_content_type(answer: HttpAnswer) -> None:
