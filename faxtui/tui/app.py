@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterable
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 import httpx
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -37,6 +39,7 @@ from faxtui.tui.screens.help import HelpScreen
 from faxtui.tui.screens.main import MainScreen
 from faxtui.tui.screens.welcome import WelcomeScreen
 from faxtui.tui.widgets.job_table import COLUMN_LABEL, COLUMNS
+from faxtui.tui.wire import PLAIN_OUTPUT_ENV, compact_driver
 
 if TYPE_CHECKING:
     from faxtui.tui.demo import DemoSession
@@ -62,6 +65,7 @@ class FaxApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+l", "redraw", "Redraw the screen", show=False),
     ]
 
     def __init__(
@@ -91,6 +95,22 @@ class FaxApp(App[int]):
         """How many times the terminal bell was rung (failures of watched jobs)."""
         self._poll_worker: Worker[None] | None = None
         self._signals: list[signal.Signals] = []
+
+    def get_driver_class(self) -> type[Driver]:
+        """The terminal driver, sending only the cells that changed (`faxtui.tui.wire`): a monitor
+        left open over SSH costs a few kbit/s, not the width of every repainted line. Only Textual's
+        Linux driver (macOS too), and not with FAXTUI_PLAIN_OUTPUT=1."""
+        base = super().get_driver_class()
+        if base.__name__ != "LinuxDriver" or os.environ.get(PLAIN_OUTPUT_ENV, "") not in ("", "0"):
+            return base
+        return compact_driver(base, lambda: self.size if self._running else None)
+
+    def action_redraw(self) -> None:
+        """ctrl+l: send the whole screen again (after something else wrote to the terminal)."""
+        forget_screen = getattr(self._driver, "forget_screen", None)
+        if forget_screen is not None:
+            forget_screen()
+        self.screen.refresh()
 
     def _make_poller(self, config: Config, store: Store) -> Poller:
         return Poller(config, store, emit=self._emit, now=self.now, http=self._http)

@@ -18,6 +18,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("q", "quit"),
         ("ctrl+p", "command palette (pause, refresh, filters, sort, accounts, watch, theme)"),
         ("tab / shift+tab", "next / previous pane"),
+        ("ctrl+l", "redraw the whole screen (if something else wrote on it)"),
     )),
     ("Jobs", (
         ("↑ ↓ pgup pgdn home end", "move; the detail pane follows"),

@@ -197,6 +197,8 @@ class SyncWork:
     added: list[Placed] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     changed: list[tuple[str, RowLook]] = field(default_factory=list)
+    applied: bool = False
+    """True once what the looking found has been applied (the first rows added)."""
 
 
 class JobTable(FastTable):
@@ -377,9 +379,10 @@ class JobTable(FastTable):
             return
         if work.examined < len(work.keys):
             self._examine(work, EXAMINE_SLICE)
-            if work.examined < len(work.keys):
-                self.call_after_refresh(self._continue, number)
-                return
+            self.call_after_refresh(self._continue, number)  # what was found is applied in a turn of its own
+            return
+        if not work.applied:
+            work.applied = True
             self._apply(work)
         else:
             rows, work.added = work.added[:LOAD_SLICE], work.added[LOAD_SLICE:]
