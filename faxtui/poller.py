@@ -571,6 +571,7 @@ class Poller:
         recovered = status.consecutive_failures > 0
         changes: list[StateChange] = []
         changed_jobs: list[FaxJob] = []
+        new_jobs = 0
         for job in jobs:
             old = self.jobs.get(job.key)
             if job.lookup_id:
@@ -583,6 +584,7 @@ class Poller:
                 continue
             changed_jobs.append(job)
             self.jobs[job.key] = job
+            new_jobs += old is None
             if old is None or not old.same_status(job):
                 changes.append(StateChange(job, old, now))
         self._remember(loop, changed_jobs, changes, now)
@@ -592,7 +594,8 @@ class Poller:
         status.last_error = None
         status.consecutive_failures = 0
         status.calls_made += calls
-        status.jobs = sum(1 for key in self.jobs if key[0] == loop.config.name)
+        if new_jobs or not status.jobs:  # jobs are only added here: no new one, the same count
+            status.jobs = sum(1 for key in self.jobs if key[0] == loop.config.name)
         if status.jobs > MAX_JOBS_PER_ACCOUNT:
             status.jobs = self._forget_old_jobs(loop.config.name, {job.job_id for job in jobs})
         self._schedule(loop, ok=True)

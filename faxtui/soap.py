@@ -88,9 +88,15 @@ def xml_text(value: str) -> str:
     return value
 
 
+_NAMES_SEEN: set[str] = set()
+
+
 def _checked_name(name: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise ValueError(f"Invalid tag name {name!r}")
+    if name not in _NAMES_SEEN:  # the same few names, request after request
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"Invalid tag name {name!r}")
+        if len(_NAMES_SEEN) < 1024:
+            _NAMES_SEEN.add(name)
     return name
 
 

@@ -326,6 +326,7 @@ _ITEM_FIELDS = (
     "RecipientTotalPageCount", "FaxDeliveryDateTime", "FaxDeliveryDuration", "RemoteFaxCSID", "Error",
 )
 _ERROR_FIELDS = ("ErrorCode", "ErrorString")
+_ERROR_CODE_TAG, _ERROR_STRING_TAG = (qname(CONCORD_NS, name) for name in _ERROR_FIELDS)
 _NONE_IS_EMPTY: dict[str | None, str | None] = {None: ""}
 _PLAIN_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-](?:0[0-9]|1[0-4]):[0-5][0-9]"
@@ -400,8 +401,12 @@ def parse_status_item(el: etree._Element) -> StatusItem:
     """A RealTimeFaxStatusEx item -> `StatusItem` (blank numbers are None; a malformed one raises)."""
     found, kids, at = _child_texts(el, _ITEM_FIELDS)
     error_texts: tuple[Any, ...] = (None, None)
-    if at[-1] < len(kids):  # the Error element
-        error_texts, _, _ = _child_texts(kids[at[-1]], _ERROR_FIELDS)
+    if at[-1] < len(kids):  # the Error element: ErrorCode, ErrorString, as Concord sends it
+        error = list(kids[at[-1]])
+        if len(error) == 2 and error[0].tag == _ERROR_CODE_TAG and error[1].tag == _ERROR_STRING_TAG:
+            error_texts = (error[0].text or "", error[1].text or "")
+        else:
+            error_texts, _, _ = _child_texts(kids[at[-1]], _ERROR_FIELDS)
     key = (found, error_texts)
     seen = _ITEMS.get(key)
     if seen is not None:
