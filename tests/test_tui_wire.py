@@ -25,7 +25,15 @@ from textual.geometry import Size
 from tui_fixtures import make_demo, poll
 from wcwidth import wcwidth
 
-from faxtui.tui.wire import PLAIN_OUTPUT_ENV, DiffingOutput, ScreenDiff, compact_driver
+from faxtui.tui.wire import (
+    DEFAULT,
+    PLAIN_OUTPUT_ENV,
+    DiffingOutput,
+    ScreenDiff,
+    apply_sgr,
+    compact_driver,
+    transition,
+)
 
 WIDTH, HEIGHT = 40, 8
 
@@ -171,7 +179,7 @@ def test_an_unknown_sequence_goes_out_as_it_is_and_the_next_frame_goes_out_whole
     diff.resize(WIDTH, HEIGHT)
     diff.encode(frame)
     odd = "\x1b[3;4r"  # a scrolling region: not something the copy of the screen follows
-    assert diff.encode(odd).startswith(odd)
+    assert odd in diff.encode(odd)  # passed on (after a move to where the cursor should be)
     assert diff.encode(frame).endswith("red\x1b[0m")  # sent again: the screen is no longer known
 
 
@@ -278,3 +286,41 @@ def test_plain_output_is_a_setting_away(monkeypatch: pytest.MonkeyPatch, tmp_pat
         assert demo.app().get_driver_class().__name__ == "LinuxDriver"
     finally:
         demo.session.close()
+
+
+# --- cases a review found -------------------------------------------------------------------------
+
+
+def test_an_emoji_with_its_variation_selector_takes_two_cells_as_textual_lays_it_out() -> None:
+    # "⚠️" is U+26A0 U+FE0F: Textual measures it as two cells, so "3" is in column 4 (1-based).
+    diff = ScreenDiff()
+    diff.resize(WIDTH, HEIGHT)
+    diff.encode("\x1b[1;1H\x1b[38;5;250m⚠️ 3 failed\x1b[0m\x1b[2;1H")
+    again = diff.encode("\x1b[1;1H\x1b[38;5;250m⚠️ 4 failed\x1b[0m\x1b[2;1H")
+    assert again == "\x1b[1;4H\x1b[38;5;250m4\x1b[0m\x1b[2;1H"
+    family = "👨\u200d👩\u200d👧"  # one joined emoji, two cells
+    diff.encode(f"\x1b[3;1H{family} x\x1b[2;1H")
+    assert diff.encode(f"\x1b[3;1H{family} y\x1b[2;1H") == "\x1b[3;4Hy\x1b[2;1H"
+
+
+def test_an_erase_goes_where_textual_put_the_cursor_not_where_skipping_left_it() -> None:
+    replay(["\x1b[1;1Hhello world\x1b[3;1H", "\x1b[1;1Hhello\x1b[K\x1b[3;1H"], WIDTH, HEIGHT)
+
+
+def test_a_move_to_row_or_column_zero_means_one() -> None:
+    # Read as -1, column 0 would stand for the last column in the copy of the screen.
+    replay(["\x1b[1;0Habc\x1b[3;1H", f"\x1b[1;{WIDTH}Ha\x1b[3;1H", "\x1b[0;0Hxyz\x1b[3;1H"], WIDTH, HEIGHT)
+
+
+def test_underline_and_double_underline_are_restored_in_order() -> None:
+    # Many terminals keep both in one slot, the last one sent winning: only a full reset orders them.
+    assert transition(apply_sgr(DEFAULT, "21"), apply_sgr(DEFAULT, "4;21")) == "\x1b[0;4;21m"
+    assert transition(apply_sgr(DEFAULT, "1"), apply_sgr(DEFAULT, "1;3")) == "\x1b[3m"
+
+
+def test_a_hyperlinked_frame_goes_out_whole() -> None:
+    diff = ScreenDiff()
+    diff.resize(WIDTH, HEIGHT)
+    linked = "\x1b[1;1H\x1b]8;id=1;https://old.example\x1b\\abc\x1b]8;;\x1b\\\x1b[3;1H"
+    assert diff.encode(linked) == linked
+    assert "abc" in diff.encode("\x1b[1;1Habc\x1b[3;1H")  # the link must go: the text is sent again

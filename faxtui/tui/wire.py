@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple
 
-from rich.cells import get_character_cell_size
+from rich.cells import split_graphemes
 from textual.driver import Driver
 from textual.geometry import Size
 
@@ -36,9 +36,11 @@ ESCAPE = re.compile(
 escape, a carriage return, a line feed, another control character, or a run of text."""
 HARMLESS = re.compile(
     r"\x1b\[\?(?:25|2026|1000|1002|1003|1004|1006|1015|2004|2048)[hl]"  # cursor shown, sync, mouse, paste
-    r"|\x1b\[[0-9]* q|\x1b\[[<>=]?[0-9;]*u|\x1b\[6n|\x1b\][0-9]*;[^\x07\x1b]*(?:\x07|\x1b\\)|\x07|\x1b[=>]"
+    r"|\x1b\[[0-9]* q|\x1b\[[<>=][0-9;]*u|\x1b\[6n"  # cursor shape, keyboard protocol, position report
+    r"|\x1b\](?!8;)[0-9]*;[^\x07\x1b]*(?:\x07|\x1b\\)|\x07|\x1b[=>]"  # OSC (title, clipboard), bell, keypad
 )
-"""Sequences that leave both the screen's content and the drawing style as they were."""
+"""Sequences that leave the screen's content, the drawing style and the cursor as they were.
+(Not OSC 8: a hyperlink belongs to the cells written after it, which the copy does not track.)"""
 CR_LF = "\r\n"
 PLAIN_OUTPUT_ENV = "FAXTUI_PLAIN_OUTPUT"
 """Set to 1 to send Textual's output as it is (if a terminal ever shows something amiss)."""
@@ -49,6 +51,9 @@ BRIDGE = 4
 """Unchanged cells between two changed ones that are rewritten rather than jumped over."""
 
 ATTRIBUTES = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 21, 51, 52, 53})
+SHARED_SLOTS = (frozenset({4, 21}), frozenset({1, 2}))
+"""Attributes many terminals keep in one slot (underline / double underline, bold / dim on the
+Linux console), where the last one sent wins: their order only a full reset restores."""
 ATTRIBUTES_OFF: dict[int, frozenset[int]] = {
     22: frozenset({1, 2}), 23: frozenset({3}), 24: frozenset({4, 21}), 25: frozenset({5, 6}),
     27: frozenset({7}), 28: frozenset({8}), 29: frozenset({9}), 54: frozenset({51, 52}), 55: frozenset({53}),
@@ -118,7 +123,10 @@ def transition(current: Sgr | None, wanted: Sgr) -> str:
     if current == wanted:
         return ""
     full = "\x1b[" + ";".join(["0", *wanted.codes()]) + "m"
-    if current is None or current.attributes - wanted.attributes:
+    added = wanted.attributes - current.attributes if current is not None else wanted.attributes
+    if current is None or current.attributes - wanted.attributes or any(
+        added & pair and pair <= wanted.attributes for pair in SHARED_SLOTS
+    ):
         return full
     delta = [str(code) for code in sorted(wanted.attributes - current.attributes)]
     if wanted.fg != current.fg:
@@ -208,7 +216,7 @@ class ScreenDiff:
                 row, _, column = (match.group(1) or "").partition(";")
                 if "?" in row or ">" in row or "<" in row or "=" in row:
                     raise Unsupported(piece)
-                position = (int(column or 1) - 1, int(row or 1) - 1)
+                position = _move_target(row, column)
                 pending_move = piece
             elif final == "m":
                 params = match.group(1) or "0"
@@ -256,6 +264,10 @@ class ScreenDiff:
                         raise Unsupported("a carriage return or line feed not followed by a move")
                     frame.items.append((pending_move, style))
                     pending_move = None
+                elif position is not None and not HARMLESS.fullmatch(piece):
+                    # It may act where the cursor is (an erase): put it where Textual's stream had it,
+                    # not where skipping unchanged cells left it.
+                    frame.items.append((f"\x1b[{position[1] + 1};{position[0] + 1}H", style))
                 frame.items.append((piece, style))
                 if not HARMLESS.fullmatch(piece):
                     position = None  # anything may have happened: only a move tells again
@@ -279,20 +291,23 @@ class ScreenDiff:
 
     @staticmethod
     def _place_wide(piece: str, x: int, width: int, style: Sgr, row_cells: dict[int, Cell]) -> int:
-        """Text with characters of any width: each placed by its cell size; returns the column after."""
-        for char in piece:
-            size = get_character_cell_size(char)
-            if size == 0:
+        """Text beyond ASCII, placed grapheme by grapheme and measured as Textual measures it (an
+        emoji with its variation selector, a joined emoji sequence: one unit of one or two cells);
+        returns the column after it."""
+        spans, _ = split_graphemes(piece)
+        for start, end, size in spans:
+            grapheme = piece[start:end]
+            if size == 0:  # combining marks that belong to the cell before
                 last = row_cells.get(x - 1)
                 if last is None or not last.text:
                     raise Unsupported("zero-width character without a base")
-                row_cells[x - 1] = last._replace(text=last.text + char)
+                row_cells[x - 1] = last._replace(text=last.text + grapheme)
                 continue
-            if x + size > width:
-                raise Unsupported("text past the right edge")
+            if size > 2 or x + size > width:
+                raise Unsupported("text past the right edge, or wider than two cells")
             for covered in range(x, x + size):
                 _cut_wide(row_cells, covered)
-            row_cells[x] = Cell(char, style, size)
+            row_cells[x] = Cell(grapheme, style, size)
             if size == 2:
                 row_cells[x + 1] = Cell("", style, 0)
             x += size
@@ -312,7 +327,7 @@ class ScreenDiff:
             move = ESCAPE.fullmatch(token)
             if move is not None and move.group(2) == "H":
                 row, _, column = (move.group(1) or "").partition(";")
-                self._cursor = (int(column or 1) - 1, int(row or 1) - 1)
+                self._cursor = _move_target(row, column)
             elif not HARMLESS.fullmatch(token):
                 self.forget()
         self._set_style(frame.end_style, out)
@@ -386,6 +401,11 @@ class ScreenDiff:
                     continue
             runs.append((x, end))
         return runs
+
+
+def _move_target(row: str, column: str) -> tuple[int, int]:
+    """Where `ESC[<row>;<column>H` puts the cursor (0-based column, row); 0 or nothing means 1."""
+    return max(int(column or 1), 1) - 1, max(int(row or 1), 1) - 1
 
 
 def _cut_wide(row_cells: dict[int, Cell], x: int) -> None:
