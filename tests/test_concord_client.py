@@ -663,3 +663,15 @@ async def test_a_repeated_answer_keeps_each_calls_tracking_headers_and_a_changed
     changed = await client.status(["br1", "br2"])
     assert [(j.job_id, j.state) for j in changed.jobs] == [
         ("br1", JobState.DELIVERED), ("br2", JobState.SENDING)]
+
+
+async def test_answers_kept_for_reuse_are_only_those_of_the_last_two_polls(
+    loopback: LoopbackServer, make_client: MakeClient
+) -> None:
+    loopback.handle(echo_server())
+    client = make_client(batch_size=1)
+    await client.status(["br1", "br2", "br3"])
+    assert len(client._answers) == 3
+    await client.status(["br1"])  # the watch list shrank
+    await client.status(["br1"])
+    assert len(client._answers) == 1  # br2 and br3's answers are not held for ever

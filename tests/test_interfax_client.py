@@ -725,3 +725,17 @@ async def test_a_repeated_bad_page_fails_every_time(
     for _ in range(2):
         with pytest.raises(ProtocolError, match="Status is not an int"):
             await client.status_page()
+
+
+async def test_pages_kept_for_reuse_are_only_those_of_the_last_two_polls(
+    loopback: LoopbackServer, make_client: MakeClient
+) -> None:
+    loopback.reply(ok(page_xml([item_xml(101)], total=1)))
+    client = make_client()
+    await client.status_page()  # a poll: the first page, then two deeper ones
+    await client.status_page(101, 100)
+    await client.status_page(95, 100)
+    assert len(client._pages) == 3
+    await client.status_page()  # the next polls ask only for the first page
+    await client.status_page()
+    assert len(client._pages) == 1

@@ -665,6 +665,7 @@ class ConcordClient:
         """Real-time status of the given `br…` / `JRI-<ref>` ids, in sequential batches."""
         ids = _unique(job_ids)
         tally = _Tally()
+        self._answers.new_round()
         try:
             for start in range(0, len(ids), self.batch_size):
                 await self._status_batch(ids[start : start + self.batch_size], tally)

@@ -335,13 +335,24 @@ class RepeatMemo(Generic[Parsed]):
     A quiet account answers poll after poll with the very same bytes; those are not parsed again
     (a 100-item page: ~1.5 ms of XML and typing saved, against ~30 µs for the digest). Only an
     answer that was read without error is kept, and any changed byte means a full read. Values
-    are shared between calls, so they must be immutable. The oldest request is forgotten first.
+    are shared between calls, so they must be immutable. What is kept is bounded twice: by the
+    requests of the last two polls (`new_round`) and by `limit`, the oldest forgotten first.
     """
 
     def __init__(self, limit: int | None = None) -> None:
         self._seen: dict[Hashable, tuple[bytes, Parsed]] = {}
         self._limit = REPEAT_MEMO_LIMIT if limit is None else limit
         """Requests remembered at most; 0 remembers none (every answer is read in full)."""
+        self._asked: set[Hashable] = set()
+        """Requests read since the current round (poll) began."""
+
+    def new_round(self) -> None:
+        """A poll begins: forget the answers to requests the previous poll did not make (a watch
+        list that changed, pages that moved on), so what is kept stays what is polled."""
+        if self._asked:
+            for request in [r for r in self._seen if r not in self._asked]:
+                del self._seen[request]
+        self._asked = set()
 
     def read(self, request: Hashable, answer: HttpAnswer, account: str, operation_ns: str, element: str,
              reader: Callable[[etree._Element], Parsed]) -> Parsed:
@@ -349,6 +360,7 @@ class RepeatMemo(Generic[Parsed]):
         unless this request got these very bytes last time: then what they were read as then."""
         check_http_status(answer, account)
         check_xml_content_type(answer)
+        self._asked.add(request)
         digest = hashlib.blake2b(answer.body, digest_size=16).digest()
         seen = self._seen.pop(request, None)
         if seen is not None and seen[0] == digest:

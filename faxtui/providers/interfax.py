@@ -431,6 +431,8 @@ class InterFaxClient:
             raise scrub(exc, self._redact) from None
 
     async def _status_page(self, last_transaction_id: int, max_items: int) -> InterFaxPage:
+        if last_transaction_id == INTERFAX_ALL_TRANSACTIONS:  # the first page: a poll begins
+            self._pages.new_round()
         answer = await self._http.post(
             self.endpoint,
             self.request_body(last_transaction_id, max_items),
