@@ -44,6 +44,7 @@ from faxtui.codes import CONCORD_ERROR_TEXT, CONCORD_INVALID_JOB_ID, concord_sta
 from faxtui.errors import AuthError, ProtocolError, ProviderError, RateLimited, ServiceError
 from faxtui.model import ConcordStatus, FaxItemEx, FaxJob, JobState, Service
 from faxtui.providers.base import PollResult
+from faxtui.providers.caches import BoundedCache
 from faxtui.providers.http import (
     DEFAULT_TIMEOUT,
     HttpAnswer,
@@ -309,7 +310,7 @@ def _int_text(text: str | None, name: str, label: str) -> int | None:
         value = parse_int(text)
     except ValueError:
         raise ProtocolError(f"{label}: {name} is not an int") from None
-    _remember(_INTS, text, value)  # the same codes and page counts come back item after item
+    _INTS.remember(text, value)  # the same codes and page counts come back item after item
     return value
 
 
@@ -333,18 +334,16 @@ _PLAIN_TIME = re.compile(
 )
 """Concord's own form (D6), with an offset `parse_datetime` accepts: the C parser reads it alike."""
 _NOT_CACHED = object()
-CACHE_LIMIT = 16384
-"""Most entries in each cache; a full cache is emptied and refilled."""
 
 _Layout = tuple[Callable[[list[Any]], tuple[Any, ...]], tuple[int, ...]]
-_LAYOUTS: dict[tuple[tuple[object, ...], tuple[str, ...]], _Layout] = {}
-_ITEMS: dict[tuple[tuple[Any, ...], tuple[Any, ...]], StatusItem] = {}
+_LAYOUTS: BoundedCache[tuple[tuple[object, ...], tuple[str, ...]], _Layout] = BoundedCache()
+_ITEMS: BoundedCache[tuple[tuple[Any, ...], tuple[Any, ...]], StatusItem] = BoundedCache()
 """Items read before, by their texts: most of a poll's answer is what the previous poll said."""
-_FIELDS: dict[tuple[Any, ...], FaxItemEx] = {}
+_FIELDS: BoundedCache[tuple[Any, ...], FaxItemEx] = BoundedCache()
 """The FaxItemEx of a job, by the values it is made of (shared: it is immutable)."""
-_INTS: dict[str | None, int | None] = {}
-_TIMES: dict[str, datetime | None] = {}
-_STATES: dict[int | None, JobState] = {}
+_INTS: BoundedCache[str | None, int | None] = BoundedCache({None: None, "": None})
+_TIMES: BoundedCache[str, datetime | None] = BoundedCache()
+_STATES: BoundedCache[int | None, JobState] = BoundedCache()
 _INT_FIELDS = (
     "FaxJobStatusId", "RecipientState", "RecipientCurrentPageCount", "RecipientTotalPageCount",
     "FaxDeliveryDuration", "ErrorCode",
@@ -355,19 +354,8 @@ _MISSES = (_NOT_CACHED,) * len(_INT_FIELDS)
 def clear_caches() -> None:
     """Forget every cached layout and value (for benchmarks of a first parse; results are the same)."""
     for cache in (_LAYOUTS, _ITEMS, _FIELDS, _INTS, _TIMES, _STATES):
-        cache.clear()
-    _INTS.update({None: None, "": None})
+        cache.reset()
 
-
-clear_caches()
-
-
-def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(cache) >= CACHE_LIMIT:
-        cache.clear()
-        if cache is _INTS:
-            _INTS.update({None: None, "": None})
-    cache[key] = value
 
 
 def _layout(tags: tuple[object, ...], names: tuple[str, ...]) -> _Layout:
@@ -381,7 +369,7 @@ def _layout(tags: tuple[object, ...], names: tuple[str, ...]) -> _Layout:
         absent = len(tags)
         at = tuple(first.get(qname(CONCORD_NS, name), first.get(name, absent)) for name in names)
         layout = (itemgetter(*at), at)
-        _remember(_LAYOUTS, (tags, names), layout)
+        _LAYOUTS.remember((tags, names), layout)
     return layout
 
 
@@ -423,7 +411,7 @@ def parse_status_item(el: etree._Element) -> StatusItem:
         fax_job_id, ints[0], description, ints[1], ints[2], ints[3], when, ints[4], csid, ints[5],
         error_string,
     )
-    _remember(_ITEMS, key, item)
+    _ITEMS.remember(key, item)
     return item
 
 
@@ -453,7 +441,7 @@ def _delivery_time(text: str | None) -> datetime | None:
                 value = parse_datetime(text)
         except ValueError:
             value = None
-        _remember(_TIMES, text, value)
+        _TIMES.remember(text, value)
     return value if isinstance(value, datetime) else None
 
 
@@ -461,7 +449,7 @@ def _state(status: int | None) -> JobState:
     state = _STATES.get(status)
     if state is None:
         state = concord_state(status)
-        _remember(_STATES, status, state)
+        _STATES.remember(status, state)
     return state
 
 
@@ -483,7 +471,7 @@ def job_from_item(
             TransactionID=tid, Status=status, PagesSent=current, PagesSubmitted=total,
             CompletionTime=_delivery_time(when), Duration=duration, RemoteCSID=csid or None,
         )
-        _remember(_FIELDS, parts, fields)
+        _FIELDS.remember(parts, fields)
     if item.not_found:
         state = JobState.NOT_FOUND
         code: int | None = CONCORD_INVALID_JOB_ID

@@ -31,6 +31,7 @@ from faxtui.codes import (
 from faxtui.errors import AuthError, ProtocolError, ProviderError, RateLimited, ServiceError
 from faxtui.model import FAXITEM_FIELDS, FaxItemEx, FaxJob, FieldValue, Service
 from faxtui.providers.base import PollResult
+from faxtui.providers.caches import BoundedCache
 from faxtui.providers.http import (
     DEFAULT_TIMEOUT,
     HttpPoster,
@@ -138,8 +139,6 @@ _PLAIN_TIME = re.compile(
 """dateTimes without fractions whose offset `parse_datetime` accepts: the C parser reads them alike."""
 _NOT_CACHED = object()
 
-CACHE_LIMIT = 16384
-"""Most entries in each cache; a full cache is emptied and refilled."""
 
 Texts = tuple[str | None, ...]
 
@@ -155,28 +154,17 @@ class _Layout:
     strings: Callable[[list[str | None]], Texts]
 
 
-_LAYOUTS: dict[tuple[object, ...], _Layout] = {}
-_INTS: dict[str | None, int] = {}
-_DECIMALS: dict[str | None, Decimal] = {}
-_TIMES: dict[str | None, datetime | None] = {}
+_LAYOUTS: BoundedCache[tuple[object, ...], _Layout] = BoundedCache()
+_INTS: BoundedCache[str | None, int] = BoundedCache()
+_DECIMALS: BoundedCache[str | None, Decimal] = BoundedCache()
+_TIMES: BoundedCache[str | None, datetime | None] = BoundedCache({None: None, "": None})
 
 
 def clear_caches() -> None:
     """Forget every cached layout and value (for benchmarks of a first parse; results are the same)."""
     for cache in (_LAYOUTS, _INTS, _DECIMALS, _TIMES):
-        cache.clear()
-    _TIMES.update({None: None, "": None})
+        cache.reset()
 
-
-clear_caches()
-
-
-def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(cache) >= CACHE_LIMIT:
-        cache.clear()
-        if cache is _TIMES:
-            _TIMES.update({None: None, "": None})
-    cache[key] = value
 
 
 def _layout(tags: tuple[object, ...]) -> _Layout:
@@ -197,7 +185,7 @@ def _layout(tags: tuple[object, ...]) -> _Layout:
         itemgetter(*(at[n] for n in _TIME_AT)),
         itemgetter(*(at[n] for n in _STRING_AT)),
     )
-    _remember(_LAYOUTS, tags, layout)
+    _LAYOUTS.remember(tags, layout)
     return layout
 
 
@@ -213,7 +201,7 @@ def _int_or_none(text: str | None) -> int | None:
             value = parse_int(text)
         except ValueError:
             return None
-    _remember(_INTS, text, value)  # the same counts, codes and transaction ids come back every poll
+    _INTS.remember(text, value)  # the same counts, codes and transaction ids come back every poll
     return value
 
 
@@ -225,7 +213,7 @@ def _decimal_or_none(text: str | None) -> Decimal | None:
         value = parse_decimal(text)
     except ValueError:
         return None
-    _remember(_DECIMALS, text, value)
+    _DECIMALS.remember(text, value)
     return value
 
 
@@ -248,7 +236,7 @@ def _time_or_miss(text: str | None) -> object:
             value = parse_datetime(text)
         except ValueError:
             return _NOT_CACHED
-    _remember(_TIMES, text, value)
+    _TIMES.remember(text, value)
     return value
 
 
