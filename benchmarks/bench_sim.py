@@ -44,7 +44,7 @@ def faxstatusex(max_items: int = 100) -> bytes:
         '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
         '<soap:Body><FaxStatusEx xmlns="http://www.interfax.cc">'
         f"<Username>{USER}</Username><Password>{PASSWORD}</Password>"
-        f"<LastTransactionID>999999999</LastTransactionID><MaxItems>{max_items}</MaxItems>"
+        f"<LastTransactionID>2147483647</LastTransactionID><MaxItems>{max_items}</MaxItems>"
         "<TotalCount>0</TotalCount><ListSize>0</ListSize><ResultCode>0</ResultCode>"
         "</FaxStatusEx></soap:Body></soap:Envelope>"
     ).encode()
@@ -72,7 +72,7 @@ def _serve(port_queue: mp.Queue[tuple[int, list[str], float]], stop: Event) -> N
     world.add_interfax_account(USER, PASSWORD, jobs=1000)
     world.add_concord_account(CONCORD_USER, CONCORD_PIN, jobs=500)
     service = InterfaxService(world, Stats())
-    items, total = world.interfax_page(USER, 999999999, 100)
+    items, total = world.interfax_page(USER, 2147483647, 100)
     started = time.perf_counter()
     for _ in range(200):
         service.render(items, total)

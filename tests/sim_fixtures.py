@@ -44,7 +44,7 @@ def running(w: World | None = None, faults: str = "", **options: Any) -> Iterato
 
 
 def faxstatusex(
-    username: str, password: str, last_id: int = 999999999, max_items: int = 100, version: str = "1.1"
+    username: str, password: str, last_id: int = 2147483647, max_items: int = 100, version: str = "1.1"
 ) -> bytes:
     prefix, ns = ("soap", SOAP11) if version == "1.1" else ("soap12", SOAP12)
     return (
@@ -183,3 +183,14 @@ def read_concord(content: bytes) -> ConcordAnswer:
         error_code=int(resp.findtext(f"{{{FAXWS}}}WSError/{{{FAXWS}}}ErrorCode") or "x"),
         error_text=resp.findtext(f"{{{FAXWS}}}WSError/{{{FAXWS}}}ErrorString") or "",
     )
+
+
+# --- options over the control endpoint ---------------------------------------------------------
+
+
+def post_options(client: Any, server: SimServer, **changes: Any) -> dict[str, Any]:
+    """POST /_sim/options with `changes` (as a test would over HTTP); the answer's JSON."""
+    r = client.post(server.control_url + "/options", json=changes)
+    assert r.status_code == 200, r.text
+    answer: dict[str, Any] = r.json()
+    return answer

@@ -55,7 +55,7 @@ def test_paging_through_1000_jobs_matches_the_world() -> None:
     seen: list[int] = []
     pages = 0
     with running(w) as server, httpx.Client() as client:
-        last = 999999999
+        last = 2147483647
         while True:
             answer = read_interfax(
                 _post(client, server.interfax_url, faxstatusex("bulk", "secret", last)).content

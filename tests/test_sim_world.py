@@ -21,10 +21,12 @@ from sim_fixtures import (
     world,
 )
 
-from faxtui.codes import INTERFAX_RETRYABLE
 from faxtui.sim import FakeClock, RealClock, SimOptions, SimServer
+from faxtui.sim.status_tables import INTERFAX_STATUS
 
 PRE_PROCESSING = {-11, -1}
+RETRY_AFTER = {code for code, s in INTERFAX_STATUS.items() if s.text.startswith(("Busy", "No answer"))}
+"""Final codes of call-connect failures (busy, no answer) that InterFax retries (interfax.md §4.1)."""
 
 
 def _session(server: SimServer, client: httpx.Client, steps: list[float]) -> list[tuple[int, str, bytes]]:
@@ -96,9 +98,9 @@ def test_demo_accounts_start_with_every_state() -> None:
     assert summary["demo"]["jobs"] == 60
     statuses = {frame.status for _, frame in w.interfax_jobs("demo")}
     assert statuses >= {-11, -1, -2, -3, -22, 0, 403}
-    assert statuses & INTERFAX_RETRYABLE
+    assert statuses & RETRY_AFTER
     ids = w.interfax_transaction_ids("demo")
-    assert ids[0] == 812345678
+    assert ids[0] == SimOptions().interfax_id_base == 1_512_345_678
     assert summary[DEMO_CONCORD]["jobs"] == 40
     assert set(summary[DEMO_CONCORD]["states"]) >= {"sending", "delivered", "failed"}
     by_ref: dict[str, int] = defaultdict(int)
@@ -144,7 +146,7 @@ def test_interfax_jobs_move_forward_through_the_documented_states() -> None:
         assert all(p >= 0 for p in pages)
     assert finished_after_sending >= 5
     # New jobs arrived while the clock ran, above the old newest id.
-    assert max(seen) > 812345678 + 10
+    assert max(seen) > SimOptions().interfax_id_base + 10
 
 
 def test_busy_and_no_answer_retries_stay_at_minus_3_with_trials_rising() -> None:
@@ -162,7 +164,7 @@ def test_busy_and_no_answer_retries_stay_at_minus_3_with_trials_rising() -> None
         assert {s for s, _ in in_progress} == {-3}
         trial_values = sorted({t for _, t in in_progress})
         assert trial_values == list(range(trial_values[0], trial_values[-1] + 1))
-        if final_status in INTERFAX_RETRYABLE:
+        if final_status in RETRY_AFTER:
             exhausted += 1
             assert final_trials == jobs[txid].retries  # every allowed attempt used
         else:
@@ -175,7 +177,7 @@ def test_units_times_cost_per_unit_and_broadcasts_over_http() -> None:
     w.add_interfax_account("bulk", "pw", jobs=400)
     items: list[dict[str, str]] = []
     with running(w) as server, httpx.Client() as client:
-        last = 999999999
+        last = 2147483647
         while True:
             answer = read_interfax(
                 client.post(

@@ -129,7 +129,7 @@ def test_zeep_loads_the_interfax_wsdl_and_calls_faxstatusex() -> None:
         result = client.service.FaxStatusEx(
             Username="demo",
             Password="demo",
-            LastTransactionID=999999999,
+            LastTransactionID=2147483647,
             MaxItems=5,
             TotalCount=0,
             ListSize=0,
@@ -143,7 +143,7 @@ def test_zeep_loads_the_interfax_wsdl_and_calls_faxstatusex() -> None:
         denied = soap12.FaxStatusEx(
             Username="demo",
             Password="nope",
-            LastTransactionID=999999999,
+            LastTransactionID=2147483647,
             MaxItems=5,
             TotalCount=0,
             ListSize=0,

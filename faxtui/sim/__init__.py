@@ -3,21 +3,40 @@
 
 Public API
 ----------
-`SimOptions`                   every choice the protocol docs leave open, plus `seed` and `speed`
+`SimOptions`                   every choice the protocol docs leave open, the ways real servers
+                               differ from the docs, plus `seed` and `speed` (see
+                               `faxtui.sim.options` for how to set them: Python, POST
+                               /_sim/options, `faxtui sim --option NAME=VALUE`)
 `RealClock(speed)`, `FakeClock(start)` (`.now()`, FakeClock `.advance(seconds)`)
 `World(options, clock)`        accounts and jobs; evolves lazily up to `clock.now()` on every read
 `SimServer(world=None, options=None, host="127.0.0.1", port=0, faults="")`
                                `.start()`, `.stop()`, context manager; `.interfax_url`,
                                `.concord_url`, `.token_url`, `.control_url`, `.world`, `.faults`,
-                               `.stats`
+                               `.stats`, `.options`, `.set_options(**changes)`, `.reset_options()`
 `main(argv)`                   what `faxtui sim` runs (default port 8765; --port 0 = a free port)
 
 Endpoints (one port): POST /dfs.asmx, GET /dfs.asmx?WSDL; POST /fax/v5, GET /fax/v5/faxws.wsdl;
 POST /v1/connect/token; the JSON control endpoint under /_sim/ (loopback clients only; see
 `faxtui.sim.control`).
 
+The simulator's status texts and states are its own (`faxtui.sim.status_tables`, written from
+shared/protocols/); it imports nothing from the client (`faxtui.codes`, `faxtui.soap`).
+
+Options for what real servers do differently (issue 11; all in `SimOptions`):
+`interfax_id_base` / `interfax_id_max` (ids past 999,999,999, within xs:int);
+`interfax_last_id_mode` strict|inclusive|ignore; `interfax_bad_fields` ("nil:PagesSent",
+"missing:Units", "empty:Duration", "malformed:CompletionTime", "@N" = item N of each page);
+`not_completed` / `not_postponed` (e.g. SQL Server's 1900-01-01T00:00:00); `error_result="items"`;
+`concord_order` request|reversed|shuffled; `concord_id_case` as_stored|upper|lower;
+`concord_not_found` item|item_error|call|call_and_item|call_empty with `concord_call_error_code`
+/ `_text`; `concord_unknown_user_error_*`, `concord_disabled_users`, `concord_disabled_error_*`;
+`concord_media_types` documented|strict, `concord_soap12`, `concord_reply_content_type`;
+`soap_fault_style` plain|qualified|default_ns|unqualified|mixed; `interfax_response_ns`,
+`concord_response_ns`, `response_ns_children`; `oauth_refuse_offline_access`.
+
 Demo accounts (in every world unless `SimOptions(demo_accounts=False)`): InterFax `demo` /
-`demo` (60 jobs in every state, newest TransactionIDs around 812345678, counting up); Concord
+`demo` (60 jobs in every state, newest TransactionIDs from `interfax_id_base`, 1512345678 by
+default, counting up; always within xs:int); Concord
 UserID `mbx0000000001`, PIN `demo`, OAuth client `demo` / `demo`, static bearer token
 `demo-token` (40 jobs, several sharing a ReferenceId such as INV-2026-0042).
 

@@ -22,10 +22,10 @@ from faxtui.sim.control import Control
 from faxtui.sim.exchange import HttpRequest, Reply, html_page, json_reply, text_reply
 from faxtui.sim.faults import FaultRule, FaultSet
 from faxtui.sim.interfax import InterfaxCall, InterfaxService
+from faxtui.sim.protocol import SoapVersion
 from faxtui.sim.stats import Stats
 from faxtui.sim.tokens import TokenRequest, TokenService
 from faxtui.sim.world import World
-from faxtui.soap import SoapVersion
 
 INTERFAX_PATH = "/dfs.asmx"
 CONCORD_PATH = "/fax/v5"
@@ -155,9 +155,9 @@ class SimApp:
         kind, value = rule.kind, rule.value
         if kind == "http500":
             if service == "interfax":
-                return interfax_mod.server_fault(version)
+                return interfax_mod.server_fault(version, style=self.world.options.soap_fault_style)
             if service == "concord":
-                return concord_mod.gsoap_fault(version, False, "Simulated server failure")
+                return self.concord.fault(version, False, "Simulated server failure")
             return json_reply(500, {"error": "server_error"})
         if kind == "http502":
             return html_page(502, "502 Bad Gateway", "The proxy server received an invalid response from an "

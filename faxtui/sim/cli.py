@@ -18,7 +18,7 @@ from faxtui.sim.demo import (
     DEMO_OAUTH_CLIENT_SECRET,
 )
 from faxtui.sim.faults import FaultSpecError, parse_faults
-from faxtui.sim.options import SimOptions
+from faxtui.sim.options import SimOptions, option_docs
 from faxtui.sim.server import SimServer
 
 DEFAULT_PORT = 8765
@@ -43,7 +43,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--speed", type=float, default=1.0, help="how much faster than real time (default 1)")
     parser.add_argument("--faults", default="", metavar="SPEC",
                         help='faults to inject, e.g. "interfax:http500:p=0.1,concord@mbx0000000001:slow=3"')
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE", dest="options",
+                        help="set a simulator option (repeatable), e.g. concord_order=reversed, "
+                             "interfax_bad_fields=nil:PagesSent, soap_fault_style=qualified; "
+                             "--list-options shows them all")
+    parser.add_argument("--list-options", action="store_true",
+                        help="print every option with its default and meaning, then exit")
     return parser
+
+
+def list_options() -> str:
+    defaults = SimOptions().to_json()
+    lines: list[str] = []
+    for name, doc in option_docs().items():
+        value = defaults[name]
+        shown = ",".join(value) if isinstance(value, list) else ("" if value is None else value)
+        lines.append(f"{name}={shown}")
+        if doc:
+            lines.append(f"    {doc}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
@@ -52,9 +70,12 @@ def main(argv: list[str]) -> int:
         args = build_parser().parse_args(argv)
         if not 0 <= args.port <= 65535:
             raise _UsageError("--port must be 0..65535")
+        if args.list_options:
+            print(list_options())
+            return 0
         if args.faults.strip():
             parse_faults(args.faults)
-        options = SimOptions(seed=args.seed, speed=args.speed)
+        options = SimOptions.parse_assignments(args.options, SimOptions(seed=args.seed, speed=args.speed))
     except _UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2

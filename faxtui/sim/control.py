@@ -7,6 +7,11 @@ GET    /_sim/faults             the active fault rules
 POST   /_sim/faults             {"spec": "..."} -> 201 {"id": "f1", "rules": [...]}
 DELETE /_sim/faults             switch every fault off
 DELETE /_sim/faults/<id>        switch one off
+GET    /_sim/options            {"options": {name: value, ...}} (every SimOptions field)
+POST   /_sim/options            {"concord_order": "reversed", ...} -> 200 {"options", "changed"};
+                                400 for an unknown name or a bad value, 409 for seed / speed /
+                                demo_accounts / interfax_id_base (fixed once the world exists)
+DELETE /_sim/options            back to the options the server started with
 POST   /_sim/clock              {"advance": seconds} (FakeClock worlds only, else 409)
 POST   /_sim/accounts           {"service": "interfax", "username", "password", "jobs"} or
                                 {"service": "concord", "user_id", "pin", "jobs", "token"?,
@@ -97,7 +102,8 @@ class Control:
         method = request.method
         name = parts[0].lower() if parts else ""
         if name == "" and method == "GET":
-            return json_reply(200, {"endpoints": ["state", "stats", "faults", "clock", "accounts", "truth"]})
+            return json_reply(200, {"endpoints": ["state", "stats", "faults", "options", "clock", "accounts",
+                                                  "truth"]})
         if name == "state" and method == "GET":
             state = self.world.summary()
             state["faults"] = self.faults.list()
@@ -111,6 +117,8 @@ class Control:
                 return json_reply(200, {"reset": True})
         if name == "faults":
             return self._faults(request, parts[1:])
+        if name == "options" and len(parts) == 1:
+            return self._options(request)
         if name == "clock" and method == "POST":
             return self._clock(request)
         if name == "accounts" and method == "POST":
@@ -138,6 +146,24 @@ class Control:
                 raise ControlError(404, f"no fault {rest[0][:40]!r}")
             return json_reply(200, {"removed": 1})
         raise ControlError(405, "use GET, POST or DELETE on /_sim/faults")
+
+    def _options(self, request: HttpRequest) -> Reply:
+        if request.method == "GET":
+            return json_reply(200, {"options": self.world.options.to_json()})
+        if request.method == "DELETE":
+            return json_reply(200, {"options": self.world.reset_options().to_json()})
+        if request.method != "POST":
+            raise ControlError(405, "use GET, POST or DELETE on /_sim/options")
+        changes = _body(request)
+        before = self.world.options.to_json()
+        try:
+            after = self.world.set_options(changes).to_json()
+        except PermissionError as exc:
+            raise ControlError(409, str(exc)) from None
+        except ValueError as exc:
+            raise ControlError(400, str(exc)[:500]) from None
+        changed = sorted(k for k in after if after[k] != before[k])
+        return json_reply(200, {"options": after, "changed": changed})
 
     def _clock(self, request: HttpRequest) -> Reply:
         clock = self.world.fake_clock

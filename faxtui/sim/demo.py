@@ -1,5 +1,6 @@
 """The demo accounts every simulator has (DESIGN §5 contract) and the scripts that make them show
-every state at start-up: the newest InterFax ids are around 812345678 and count up."""
+every state at start-up: the newest InterFax ids start at `SimOptions.interfax_id_base`
+(1512345678 by default, above 999,999,999 as real ids are since around 2020) and count up."""
 
 from __future__ import annotations
 

@@ -12,17 +12,26 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-from faxtui.codes import INTERFAX_AUTH_FAILED, INTERFAX_RATE_LIMITED
 from faxtui.sim.exchange import HttpRequest, Reply, html_page
 from faxtui.sim.jobs import InterfaxJob
 from faxtui.sim.lives import IfxFrame
-from faxtui.sim.options import SimOptions
+from faxtui.sim.options import BadField, SimOptions
+from faxtui.sim.protocol import CONTENT_TYPE, FAXITEM_TYPE, INTERFAX_NS, SoapVersion
 from faxtui.sim.stats import Stats
-from faxtui.sim.wire import XML_DECL, XSI_XSD, SoapParseError, SoapRequest, esc, parse_soap, utc_text
+from faxtui.sim.status_tables import IFX_AUTH_FAILED, IFX_RATE_LIMITED
+from faxtui.sim.wire import (
+    XML_DECL,
+    XSI_XSD,
+    FaultStyle,
+    SoapParseError,
+    SoapRequest,
+    esc,
+    fault_envelope,
+    parse_soap,
+    utc_text,
+)
 from faxtui.sim.world import World
-from faxtui.soap import CONTENT_TYPE, SoapVersion, fault_envelope
 
-INTERFAX_NS = "http://www.interfax.cc"
 OPERATION = "FaxStatusEx"
 SOAP_ACTION = f"{INTERFAX_NS}/{OPERATION}"
 RESPONSE = "FaxStatusExResponse"
@@ -70,17 +79,29 @@ class InterfaxCall:
     max_items: int = 0
 
 
-def _fault(version: SoapVersion, client: bool, text: str) -> Reply:
+MALFORMED: dict[str, str] = {
+    # What `interfax_bad_fields` "malformed:<Field>" writes, by XSD type: a float in an integer,
+    # a comma decimal separator, and the dd/mm/yyyy hh:mm:ss of InterFax's HTTP POST callbacks
+    # (interfax.md §7) in place of an xs:dateTime.
+    "int": "12.0",
+    "short": "12.0",
+    "decimal": "0,0600",
+    "dateTime": "22/11/2026 10:00:00",
+}
+
+
+def _fault(version: SoapVersion, client: bool, text: str, style: FaultStyle = "plain") -> Reply:
     code = ("Client" if client else "Server") if version == "1.1" else ("Sender" if client else "Receiver")
-    return Reply(500, fault_envelope(version, code, text), CONTENT_TYPE[version])
+    return Reply(500, fault_envelope(version, code, text, style), CONTENT_TYPE[version])
 
 
-def unreadable(version: SoapVersion, detail: str) -> Reply:
-    return _fault(version, True, f"Server was unable to read request. ---> {detail}")
+def unreadable(version: SoapVersion, detail: str, style: FaultStyle = "plain") -> Reply:
+    return _fault(version, True, f"Server was unable to read request. ---> {detail}", style)
 
 
-def server_fault(version: SoapVersion, detail: str = "Simulated server failure.") -> Reply:
-    return _fault(version, False, f"Server was unable to process request. ---> {detail}")
+def server_fault(version: SoapVersion, detail: str = "Simulated server failure.",
+                 style: FaultStyle = "plain") -> Reply:
+    return _fault(version, False, f"Server was unable to process request. ---> {detail}", style)
 
 
 def _int_field(call: SoapRequest, name: str) -> int:
@@ -103,9 +124,13 @@ def _int_field(call: SoapRequest, name: str) -> int:
 class InterfaxService:
     def __init__(self, world: World, stats: Stats) -> None:
         self.world = world
-        self.options: SimOptions = world.options
         self.stats = stats
         self.limiter = RateLimiter(self.options.rate_limit_calls, self.options.rate_limit_window)
+
+    @property
+    def options(self) -> SimOptions:
+        """The world's options now (they can change while the server runs)."""
+        return self.world.options
 
     # --- reading ------------------------------------------------------------------------
 
@@ -116,24 +141,27 @@ class InterfaxService:
             return html_page(415, "Unsupported Media Type",
                              "The request must be text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).")
         declared: SoapVersion = "1.2" if media == "application/soap+xml" else "1.1"
+        style = self.options.soap_fault_style
         try:
             soap = parse_soap(request.body)
         except SoapParseError as exc:
-            return unreadable(declared, str(exc))
+            return unreadable(declared, str(exc), style)
         if soap.version != declared:
             text = "Possible SOAP version mismatch: Envelope namespace does not match the Content-Type."
-            return Reply(500, fault_envelope(declared, "VersionMismatch", text), CONTENT_TYPE[declared])
+            return Reply(500, fault_envelope(declared, "VersionMismatch", text, style),
+                         CONTENT_TYPE[declared])
         action = self._action(request, soap.version)
         if action is not None and action != SOAP_ACTION:
             return _fault(soap.version, True,
-                          f"Server did not recognize the value of HTTP Header SOAPAction: {action[:200]}.")
+                          f"Server did not recognize the value of HTTP Header SOAPAction: {action[:200]}.",
+                          style)
         if soap.op_name != OPERATION or soap.op_ns != INTERFAX_NS:
             if action is None and soap.version == "1.2":
                 return _fault(soap.version, True,
                               "Unable to handle request without a valid action parameter. "
-                              "Please supply a valid soap action.")
+                              "Please supply a valid soap action.", style)
             return unreadable(soap.version, f"There is an error in XML document. ---> <{soap.op_name[:100]} "
-                                            f"xmlns='{soap.op_ns[:100]}'> was not expected.")
+                                            f"xmlns='{soap.op_ns[:100]}'> was not expected.", style)
         try:
             return InterfaxCall(
                 version=soap.version,
@@ -143,7 +171,7 @@ class InterfaxService:
                 max_items=_int_field(soap, "MaxItems"),
             )
         except SoapParseError as exc:
-            return unreadable(soap.version, str(exc))
+            return unreadable(soap.version, str(exc), style)
 
     @staticmethod
     def _action(request: HttpRequest, version: SoapVersion) -> str | None:
@@ -157,50 +185,146 @@ class InterfaxService:
 
     def answer(self, call: InterfaxCall) -> Reply:
         if not self.world.interfax_authenticate(call.username, call.password):
-            return self.result_only(call, INTERFAX_AUTH_FAILED)
+            return self.result_only(call, IFX_AUTH_FAILED)
         now = self.world.advance_to_now().timestamp()
+        options = self.options
+        self.limiter.limit, self.limiter.window = options.rate_limit_calls, options.rate_limit_window
         if not self.limiter.allow(call.username, now):
             self.stats.rate_limited()
-            return self.result_only(call, INTERFAX_RATE_LIMITED)
+            return self.result_only(call, IFX_RATE_LIMITED)
+        limit = self._limit(call)
+        if limit is None:
+            return self.result_only(call, options.max_items_error_code)
+        items, total = self.world.interfax_page(call.username, call.last_transaction_id, limit,
+                                                options.interfax_last_id_mode)
+        return self._reply(call.version, self.render(items, total))
+
+    def _limit(self, call: InterfaxCall) -> int | None:
+        """How many items the call gets; None when MaxItems over the cap is an error."""
         options = self.options
         limit = call.max_items
         if limit > options.max_items_cap:
             if options.max_items_over_cap == "error":
-                return self.result_only(call, options.max_items_error_code)
+                return None
             if options.max_items_over_cap == "cap":
                 limit = options.max_items_cap
-        items, total = self.world.interfax_page(call.username, call.last_transaction_id, limit)
-        return self._reply(call.version, self.render(items, total))
+        return limit
 
     def result_only(self, call: InterfaxCall, code: int) -> Reply:
-        """A well-formed answer carrying only a ResultCode (errors, and the `result` fault)."""
-        shape = self.options.error_result if code < 0 else self.options.empty_result
+        """A well-formed answer carrying a ResultCode (errors, and the `result` fault): with
+        `error_result="items"` and a negative code, the page of items too (never for -1003)."""
+        options = self.options
+        shape = options.error_result if code < 0 else options.empty_result
+        if (shape == "items" and code != IFX_AUTH_FAILED
+                and self.world.interfax_authenticate(call.username, call.password)):
+            limit = self._limit(call)
+            items, total = self.world.interfax_page(call.username, call.last_transaction_id,
+                                                    options.max_items_cap if limit is None else limit,
+                                                    options.interfax_last_id_mode)
+            return self._reply(call.version, self.render(items, total, code))
         result = "<FaxStatusExResult />" if shape == "empty" else ""
-        body = (f'<{RESPONSE} xmlns="{INTERFAX_NS}">{result}<TotalCount>0</TotalCount>'
-                f"<ListSize>0</ListSize><ResultCode>{code}</ResultCode></{RESPONSE}>")
+        body = (f"{self._open()}{result}<TotalCount>0</TotalCount>"
+                f"<ListSize>0</ListSize><ResultCode>{code}</ResultCode></{self._close()}>")
         return self._reply(call.version, body)
+
+    def _open(self) -> str:
+        """The wrapper's start tag: in the documented namespace, or `interfax_response_ns`."""
+        other = self.options.interfax_response_ns
+        if not other or other == INTERFAX_NS:
+            return f'<{RESPONSE} xmlns="{INTERFAX_NS}">'
+        if self.options.response_ns_children:
+            return f'<{RESPONSE} xmlns="{other}">'
+        return f'<r:{RESPONSE} xmlns:r="{other}" xmlns="{INTERFAX_NS}">'
+
+    def _close(self) -> str:
+        other = self.options.interfax_response_ns
+        if other and other != INTERFAX_NS and not self.options.response_ns_children:
+            return f"r:{RESPONSE}"
+        return RESPONSE
 
     def _reply(self, version: SoapVersion, payload: str) -> Reply:
         body = _ENVELOPE_OPEN[version] + payload + _ENVELOPE_CLOSE[version]
         return Reply(200, body.encode(), CONTENT_TYPE[version])
 
-    def render(self, items: list[tuple[InterfaxJob, IfxFrame]], total: int) -> str:
-        """The FaxStatusExResponse element for a successful call."""
+    def render(self, items: list[tuple[InterfaxJob, IfxFrame]], total: int, code: int = 0) -> str:
+        """The FaxStatusExResponse element (ResultCode `code`, 0 for a successful call)."""
         if items:
-            rendered = "".join(self._item(j, f) for j, f in items)
+            bad: dict[int, list[BadField]] = {}
+            for spoil in self.options.bad_fields():
+                bad.setdefault(spoil.position, []).append(spoil)
+            rendered = "".join(
+                self._item(j, f) if i not in bad else self._spoilt_item(j, f, bad[i])
+                for i, (j, f) in enumerate(items)
+            )
             result = f"<FaxStatusExResult>{rendered}</FaxStatusExResult>"
         else:
             result = "<FaxStatusExResult />" if self.options.empty_result == "empty" else ""
-        return (f'<{RESPONSE} xmlns="{INTERFAX_NS}">{result}<TotalCount>{total}</TotalCount>'
-                f"<ListSize>{len(items)}</ListSize><ResultCode>0</ResultCode></{RESPONSE}>")
+        return (f"{self._open()}{result}<TotalCount>{total}</TotalCount>"
+                f"<ListSize>{len(items)}</ListSize><ResultCode>{code}</ResultCode></{self._close()}>")
 
     def _time(self, ts: float) -> str:
         style = self.options.datetime_style
         text = utc_text(ts)
         return text if style == "dotnet" else text + style
 
+    def fields(self, job: InterfaxJob, frame: IfxFrame) -> list[tuple[str, str | None]]:
+        """The 27 FaxItemEx (name, escaped text) pairs in WSDL order; None = left out (a null
+        string: minOccurs=0, interfax.md §9). Numbers and times are always there."""
+        options = self.options
+        postpone = self._time(job.postpone) if job.postpone is not None else options.not_postponed
+        remote = job.remote_csid if frame.connected else None
+        return [
+            ("ParentTransactionID", str(job.parent_id)),
+            ("TransactionID", str(job.transaction_id)),
+            ("SubmitTime", self._time(job.submit)),
+            ("PostponeTime", postpone),
+            ("CompletionTime", self._time(job.submit + frame.at) if frame.final else options.not_completed),
+            ("UserID", esc(job.account)),
+            ("Contact", esc(job.contact)),
+            ("JobID", None),
+            ("DestinationFax", job.destination.canonical),
+            ("ReplyEmail", esc(job.reply_email) if job.reply_email is not None else None),
+            ("RemoteCSID", esc(remote) if remote is not None else None),
+            ("PagesSent", str(frame.pages)),
+            ("Status", str(frame.status)),
+            ("Duration", str(frame.duration)),
+            ("Subject", esc(job.subject)),
+            ("PagesSubmitted", str(job.pages_submitted)),
+            ("SenderCSID", esc(job.sender_csid)),
+            ("Priority", str(job.priority)),
+            ("Units", f"{frame.pages}.0000"),
+            ("CostPerUnit", str(job.cost_per_unit)),
+            ("PageSize", job.destination.page_size),
+            ("PageOrientation", job.orientation),
+            ("PageResolution", job.resolution),
+            ("RenderingQuality", job.rendering),
+            ("PageHeader", esc(job.page_header) if job.page_header is not None else None),
+            ("RetriesToPerform", str(job.retries)),
+            ("TrialsPerformed", str(frame.trials)),
+        ]
+
+    def _spoilt_item(self, job: InterfaxJob, frame: IfxFrame, spoils: list[BadField]) -> str:
+        """One FaxItemEx with `interfax_bad_fields` applied."""
+        how = {s.field: s.kind for s in spoils}
+        parts = ["<FaxItemEx>"]
+        for name, value in self.fields(job, frame):
+            kind = how.get(name)
+            if kind == "missing":
+                continue
+            if kind == "nil":
+                parts.append(f'<{name} xsi:nil="true" />')
+            elif kind == "empty":
+                parts.append(f"<{name} />")
+            elif kind == "malformed":
+                parts.append(f"<{name}>{MALFORMED[FAXITEM_TYPE[name]]}</{name}>")
+            elif value is not None:
+                parts.append(f"<{name}>{value}</{name}>")
+        parts.append("</FaxItemEx>")
+        return "".join(parts)
+
     def _item(self, job: InterfaxJob, frame: IfxFrame) -> str:
-        """One FaxItemEx: 27 elements in WSDL order; numbers and times always, strings when set."""
+        """One FaxItemEx: 27 elements in WSDL order; numbers and times always, strings when set.
+        (Written out in one join rather than from `fields`: a 100-item page is the hot path.)"""
         options = self.options
         postpone = self._time(job.postpone) if job.postpone is not None else options.not_postponed
         remote = job.remote_csid if frame.connected else None

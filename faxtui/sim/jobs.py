@@ -11,7 +11,6 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from faxtui.codes import concord_state, interfax_state
 from faxtui.sim import catalog
 from faxtui.sim.lives import (
     CcdFrame,
@@ -22,6 +21,7 @@ from faxtui.sim.lives import (
     pick_outcome,
     preprocessing_times,
 )
+from faxtui.sim.status_tables import concord_phase, concord_state, interfax_phase, interfax_state
 
 PAGE_COUNTS = (1, 1, 2, 2, 3, 3, 4, 5, 6, 8, 12, 20)
 
@@ -55,7 +55,7 @@ class InterfaxJob:
     def __post_init__(self) -> None:
         self.offsets = tuple(f.at for f in self.frames)
         self.significant = _significant(
-            [(f.status, interfax_state(f.status, f.trials).value) for f in self.frames]
+            [(f.status, interfax_state(f.status, f.trials)) for f in self.frames]
         )
 
     def index_at(self, now: float) -> int:
@@ -65,8 +65,13 @@ class InterfaxJob:
         return self.frames[self.index_at(now)]
 
     def state_of(self, index: int) -> str:
+        """The job's state at frame `index`, by the simulator's own table (status_tables)."""
         frame = self.frames[index]
-        return interfax_state(frame.status, frame.trials).value
+        return interfax_state(frame.status, frame.trials)
+
+    def phase_of(self, index: int) -> str:
+        frame = self.frames[index]
+        return interfax_phase(frame.status, frame.trials)
 
     @property
     def cost_per_unit(self) -> Decimal:
@@ -94,7 +99,7 @@ class ConcordJob:
 
     def __post_init__(self) -> None:
         self.offsets = tuple(f.at for f in self.frames)
-        self.significant = _significant([(f.status, concord_state(f.status).value) for f in self.frames])
+        self.significant = _significant([(f.status, concord_state(f.status)) for f in self.frames])
 
     def index_at(self, now: float) -> int:
         return max(0, bisect_right(self.offsets, now - self.submit) - 1)
@@ -103,7 +108,11 @@ class ConcordJob:
         return self.frames[self.index_at(now)]
 
     def state_of(self, index: int) -> str:
-        return concord_state(self.frames[index].status).value
+        """The job's state at frame `index`, by the simulator's own table (status_tables)."""
+        return concord_state(self.frames[index].status)
+
+    def phase_of(self, index: int) -> str:
+        return concord_phase(self.frames[index].status)
 
 
 def _significant(keys: list[tuple[int, str]]) -> tuple[int, ...]:

@@ -169,7 +169,8 @@ class SimServer:
     """Both simulated services, the token endpoint and the control endpoint on one port.
 
     `SimServer(world=None, options=None, host="127.0.0.1", port=0, faults="")`; `start()` serves
-    in a background thread, `stop()` ends it; also a context manager.
+    in a background thread, `stop()` ends it; also a context manager. `set_options(**changes)`
+    changes options while it serves.
     """
 
     def __init__(
@@ -186,7 +187,6 @@ class SimServer:
         elif options is not None and options != world.options:
             raise ValueError("options differ from the world's; give one or the other")
         self.world = world
-        self.options = world.options
         self.host = host
         self._port = port
         self.stats = Stats()
@@ -194,6 +194,19 @@ class SimServer:
         self.app = SimApp(world, self.faults, self.stats, lambda: self.base_url)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def options(self) -> SimOptions:
+        """The options in force now (the world's)."""
+        return self.world.options
+
+    def set_options(self, **changes: Any) -> SimOptions:
+        """Change options while serving, e.g. `server.set_options(concord_order="reversed")`;
+        the next request sees them. Same rules as `POST /_sim/options`."""
+        return self.world.set_options(changes)
+
+    def reset_options(self) -> SimOptions:
+        return self.world.reset_options()
 
     # --- lifecycle ----------------------------------------------------------------------
 

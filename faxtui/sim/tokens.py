@@ -3,7 +3,9 @@
 Shape after the only public client (concord.md §1.4, P1): a form POST with grant_type,
 client_id, client_secret and scope (HTTP Basic client authentication is accepted too); the
 answer is JSON access_token / expires_in / token_type "Bearer". Tokens expire on the world's
-clock, so a test with a FakeClock can watch one expire.
+clock, so a test with a FakeClock can watch one expire. With
+`SimOptions.oauth_refuse_offline_access` the endpoint refuses a client_credentials request whose
+scope names `offline_access` with HTTP 400 `{"error": "invalid_scope"}`, as IdentityServer does.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from faxtui.sim.world import World
 
 NO_STORE = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
 DEFAULT_SCOPE = "FaxWS"
+OFFLINE_ACCESS = "offline_access"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,9 @@ class TokenService:
         users = self.world.oauth_client_users(call.client_id, call.client_secret)
         if users is None:
             return json_reply(401, {"error": "invalid_client"})
+        if self.world.options.oauth_refuse_offline_access and OFFLINE_ACCESS in call.scope.split():
+            # IdentityServer: a refresh token needs a user, so client_credentials may not ask for one.
+            return json_reply(400, {"error": "invalid_scope"}, NO_STORE)
         lifetime = self.world.options.token_expires_in
         now = self.world.advance_to_now().timestamp()
         token = secrets.token_urlsafe(32)

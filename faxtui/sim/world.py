@@ -24,9 +24,9 @@ from faxtui.sim import catalog
 from faxtui.sim.clock import FakeClock, RealClock, SimClock
 from faxtui.sim.jobs import ConcordJob, InterfaxJob, draft_concord_job, draft_interfax_group
 from faxtui.sim.lives import CcdFrame, IfxFrame, Outcome
-from faxtui.sim.options import SimOptions
+from faxtui.sim.options import FIXED_AFTER_START, LastIdMode, SimOptions
+from faxtui.sim.status_tables import concord_text, interfax_text
 
-DEMO_NEWEST_TRANSACTION_ID = 812345678
 JRI_PREFIX = "JRI-"
 PRUNE_EVERY = 256
 """Arrivals between two sweeps for jobs past `SimOptions.retention_days`."""
@@ -47,6 +47,13 @@ class TruthRecord:
     new_state: str
     trials: int | None
     pages: int
+    old_phase: str | None = None
+    """The simulator's finer reading of the status (status_tables.Phase): e.g. "held" for -22."""
+    new_phase: str = ""
+    new_text: str = ""
+    """The status text by the simulator's own table (Concord: without the failure reason)."""
+    reason: str | None = None
+    """Concord: why a job failed (what "Job Failed: <reason>" adds); None otherwise."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +67,10 @@ class TruthRecord:
             "new_state": self.new_state,
             "trials": self.trials,
             "pages": self.pages,
+            "old_phase": self.old_phase,
+            "new_phase": self.new_phase,
+            "new_text": self.new_text,
+            "reason": self.reason,
         }
 
 
@@ -144,8 +155,9 @@ class World:
         self._heap: list[tuple[int, int, _JobEvent | _Arrival]] = []
         self._seq = itertools.count()
         self._rng = _stable_rng("faxtui-sim", self.options.seed)
-        self._ifx_low = DEMO_NEWEST_TRANSACTION_ID  # next id for backfill, counting down
-        self._ifx_high = DEMO_NEWEST_TRANSACTION_ID  # last id given to an arrival, counting up
+        self._ifx_low = self.options.interfax_id_base  # next id for backfill, counting down
+        self._ifx_high = self.options.interfax_id_base  # last id given to an arrival, counting up
+        self._started_with = self.options
         self._ccd_high = self._rng.randrange(0x2000000000, 0x6000000000)
         self._ccd_low = self._ccd_high
         self._interfax: dict[str, InterfaxAccount] = {}
@@ -162,6 +174,27 @@ class World:
 
     def __repr__(self) -> str:
         return f"World(seed={self.options.seed}, clock={self.clock!r})"
+
+    # --- options ------------------------------------------------------------------------
+
+    def set_options(self, changes: dict[str, Any] | None = None, /, **more: Any) -> SimOptions:
+        """Change options of the running world (and of its server's services, which read
+        `world.options` on every request): JSON or text values, as `SimOptions.with_changes`.
+        `ValueError` for a bad value; `PermissionError` for one of `FIXED_AFTER_START`."""
+        wanted = {**(changes or {}), **more}
+        with self._lock:
+            new = self.options.with_changes(wanted)
+            fixed = sorted(n for n in FIXED_AFTER_START if getattr(new, n) != getattr(self.options, n))
+            if fixed:
+                raise PermissionError(f"{', '.join(fixed)} cannot change once the world exists")
+            self.options = new
+            return new
+
+    def reset_options(self) -> SimOptions:
+        """Back to the options the world was created with."""
+        with self._lock:
+            self.options = self._started_with
+            return self.options
 
     # --- time ---------------------------------------------------------------------------
 
@@ -199,14 +232,18 @@ class World:
                 new_index: int) -> None:
         new = job.frames[new_index]
         old = job.frames[old_index] if old_index is not None else None
+        reason: str | None = None
         if isinstance(job, InterfaxJob):
             service: Service = "interfax"
             job_id = str(job.transaction_id)
             trials: int | None = job.frames[new_index].trials
+            text = interfax_text(new.status)
         else:
             service = "concord"
             job_id = job.job_id
             trials = None
+            text = concord_text(new.status)
+            reason = job.frames[new_index].reason
         record = TruthRecord(
             at=datetime.fromtimestamp(at, UTC),
             service=service,
@@ -218,6 +255,10 @@ class World:
             new_state=job.state_of(new_index),
             trials=trials,
             pages=new.pages,
+            old_phase=job.phase_of(old_index) if old_index is not None else None,
+            new_phase=job.phase_of(new_index),
+            new_text=text,
+            reason=reason,
         )
         self._truth.append(record)
         self._truth_times.append(at)
@@ -368,6 +409,10 @@ class World:
             remaining -= len(group)
             t -= self._backfill_gap(rng)
         groups.sort(key=lambda g: g[0].submit, reverse=True)
+        if self._ifx_low - 4 * count < 1:
+            del self._interfax[account.username]
+            raise ValueError(f"{count} more InterFax jobs do not fit below TransactionID {self._ifx_low}: "
+                             "raise interfax_id_base")
         for group in groups:
             first = self._ifx_low - len(group) + 1
             for offset, job in enumerate(group):
@@ -423,6 +468,8 @@ class World:
         if isinstance(account, InterfaxAccount):
             group = self._random_group(account, 6, year)
             first = self._ifx_high + 1 + self._rng.randint(0, 3)
+            if first + len(group) - 1 > self.options.interfax_id_max:
+                return  # TransactionIDs are used up (xs:int): no more InterFax arrivals
             for offset, job in enumerate(group):
                 job.submit = at
                 job.transaction_id = first + offset
@@ -527,15 +574,20 @@ class World:
         return account is not None and hmac.compare_digest(account.password.encode(), password.encode())
 
     def interfax_page(
-        self, username: str, last_id: int, limit: int
+        self, username: str, last_id: int, limit: int, mode: LastIdMode = "strict"
     ) -> tuple[list[tuple[InterfaxJob, IfxFrame]], int]:
         """Up to `limit` of the user's jobs with TransactionID < last_id, newest first, and the
-        user's total job count."""
+        user's total job count. `mode` "inclusive" takes <= last_id; "ignore" the newest jobs."""
         with self._lock:
             self._advance()
             account = self._interfax[username]
             ids = account.ids
-            high = bisect_left(ids, last_id)
+            if mode == "ignore":
+                high = len(ids)
+            elif mode == "inclusive":
+                high = bisect_right(ids, last_id)
+            else:
+                high = bisect_left(ids, last_id)
             low = max(0, high - max(0, limit))
             now = self._now
             items = [(account.jobs[i], account.jobs[i].frame_at(now)) for i in reversed(ids[low:high])]
