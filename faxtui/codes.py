@@ -162,7 +162,10 @@ INTERFAX_RATE_LIMITED = -1011
 INTERFAX_SERVICE_ERROR = -150
 INTERFAX_STATUS_CALLS_PER_MINUTE = 6
 INTERFAX_MAX_ITEMS = 100
-INTERFAX_ALL_TRANSACTIONS = 999999999
+INTERFAX_ALL_TRANSACTIONS = 2_147_483_647
+"""Where every page, look-up and test call starts: the largest xs:int. FaxStatusEx lists ids strictly
+below LastTransactionID, and the vendor's "999999999 for all" (interfax.md §2) dates from when ids
+were smaller: real ids passed 999,999,999 around 2020, and a poll starting there would miss them."""
 
 
 def interfax_result_text(code: int) -> str:

@@ -184,6 +184,10 @@ class AccountConfig:
     page_depth: int = DEFAULT_PAGE_DEPTH
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     allow_insecure: bool = False
+    content_type: str | None = None
+    """Concord: the request's Content-Type, when not the SOAP version's own (README: Concord)."""
+    oauth_scope: str | None = None
+    """Concord with client credentials: the scope asked for, when not `FaxWS`."""
 
     @property
     def user(self) -> str | None:
@@ -273,8 +277,14 @@ _SERVICE_KEYS: dict[Service, tuple[str, ...]] = {
         "pin",
         "pin_env",
         "pin_command",
+        "content_type",
+        "oauth_scope",
     ),
 }
+_CONTENT_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+(?:\s*;\s*[a-z0-9_-]+=[A-Za-z0-9_.\"-]+)*",
+                           re.IGNORECASE)
+_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
+"""RFC 6749 §3.3: space-separated scope tokens of printable ASCII but `"` and `\\`."""
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SYNTAX_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _SYNTAX_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
@@ -547,6 +557,22 @@ def _parse_concord_auth(section: _Section, raw: Mapping[str, Any], allow_insecur
             "client_secret (or client_secret_env / client_secret_command); or pin, pin_env or pin_command",
         )
     auth: dict[str, Any] = {"user_id": user_id, "token": token, "pin": pin}
+    content_type = section.string(raw, "content_type")
+    if content_type is not None:
+        if not _CONTENT_TYPE.fullmatch(content_type.strip()):
+            raise section.fail(
+                "content_type", 'must be a media type such as "application/soap+xml; charset=utf-8"'
+            )
+        auth["content_type"] = content_type.strip()
+    scope = section.string(raw, "oauth_scope")
+    if scope is not None:
+        if not client_keys:
+            raise section.fail(
+                "oauth_scope", "is only used with OAuth client credentials (token_url, client_id)"
+            )
+        if not _SCOPE.fullmatch(scope):
+            raise section.fail("oauth_scope", 'must be scope names separated by single spaces, e.g. "FaxWS"')
+        auth["oauth_scope"] = scope
     if client_keys:
         need = (
             "OAuth client credentials need token_url, client_id and one of client_secret, "
@@ -702,6 +728,10 @@ def _account_to_table(acc: AccountConfig) -> dict[str, Any]:
         table["timeout_seconds"] = _seconds(acc.timeout_seconds)
     if acc.allow_insecure:
         table["allow_insecure"] = True
+    if acc.content_type is not None:
+        table["content_type"] = acc.content_type
+    if acc.oauth_scope is not None:
+        table["oauth_scope"] = acc.oauth_scope
     return table
 
 

@@ -21,7 +21,10 @@ def validate_lookup_id(service: str, lookup_id: str) -> str:
     if service == "interfax":
         if INTERFAX_ID.fullmatch(value) and int(value) <= INT32_MAX:
             return value
-        raise ValueError(f"{one_line(value, 40)!r} is not an InterFax transaction id (digits only)")
+        raise ValueError(
+            f"{one_line(value, 40)!r} is not an InterFax transaction id "
+            f"(a whole number from 1 to {INT32_MAX:,})"
+        )
     if CONCORD_JOB_ID.fullmatch(value) or CONCORD_REFERENCE.fullmatch(value):
         return value
     raise ValueError(f"{one_line(value, 40)!r} is not a Concord job id (br…) or reference (JRI-<ref>)")

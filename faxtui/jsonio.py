@@ -62,6 +62,7 @@ def job_to_json(job: FaxJob, *, watched: bool = False) -> dict[str, Any]:
         "status_code": job.status_code,
         "status_text": job.status_text,
         "watched": watched,
+        "reference": job.lookup_id,
         "fields": fields_to_json(job.item),
         "native": native_to_json(job.concord),
     }
@@ -111,14 +112,23 @@ def job_from_json(data: dict[str, Any], *, concord_headers: dict[str, str] | Non
         status_code=data.get("status_code"),
         status_text=data.get("status_text") or "",
         concord=concord,
-        lookup_id=data.get("lookup_id"),
+        lookup_id=data.get("lookup_id", data.get("reference")),
+        unreadable=_unreadable_from_json(data.get("unreadable")),
     )
+
+
+def _unreadable_from_json(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        return ()
+    return tuple((str(name), str(text)) for name, text in value.items() if name in FAXITEM_NAMES)
 
 
 def job_to_record(job: FaxJob) -> dict[str, Any]:
     """What the store keeps: the JSON contract plus the lookup id and Concord tracking headers."""
     record = job_to_json(job)
     record["lookup_id"] = job.lookup_id
+    if job.unreadable:
+        record["unreadable"] = dict(job.unreadable)
     if job.concord is not None:
         record["activity_id"] = job.concord.activity_id
         record["execution_time_ms"] = job.concord.execution_time_ms

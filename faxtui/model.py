@@ -184,6 +184,8 @@ class FaxJob:
 
     `job_id` is the key within the account: the InterFax TransactionID as text, or the Concord
     `br…` job id. `lookup_id` is what the user asked for when that differs (a `JRI-<ref>`).
+    `unreadable` holds (field name, raw text) for each field the service sent in a form that could
+    not be read: such a field is None in `item`, and the raw text is what the detail pane shows.
     """
 
     account: str
@@ -195,6 +197,7 @@ class FaxJob:
     status_text: str
     concord: ConcordStatus | None = None
     lookup_id: str | None = None
+    unreadable: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -238,3 +241,6 @@ class AccountStatus:
     jobs: int = 0
     paused: bool = False
     calls_made: int = field(default=0)
+    warning: str | None = None
+    """What the last good poll could not read or was told (one line), e.g. items left out of a page,
+    a partial failure's error, more faxes on the service than its pages listed; None when nothing."""

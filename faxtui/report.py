@@ -51,6 +51,7 @@ def status_json(
                 "service": s.service,
                 "ok": s.health in (Health.OK, Health.IDLE),
                 "error": s.last_error,
+                "warning": s.warning if s.last_error is None else None,
                 "polled_at": iso(s.last_good_poll) if s.health in (Health.OK, Health.IDLE) else None,
                 "latency_ms": None if s.latency_ms is None else round(s.latency_ms, 1),
                 "jobs": sum(1 for j in jobs if j.account == s.name),
@@ -106,6 +107,8 @@ def write_table(
             verdict = "OK" if s.health is Health.OK else "OK (nothing to watch)"
             count = sum(1 for j in jobs if j.account == s.name)
             line = f"{s.name} ({s.service}): {verdict}, {latency}, {count} jobs"
+            if s.warning:
+                line += f"; warning: {s.warning}"
         else:
             line = f"{s.name} ({s.service}): FAILED: {s.last_error or s.health.value}"
         line = one_line(line, 10_000)  # inert before any colour of ours is added

@@ -169,20 +169,37 @@ def local_name(el: etree._Element) -> str:
     return str(el.tag).rsplit("}", 1)[-1]
 
 
+def _local_child(parent: etree._Element | None, name: str) -> etree._Element | None:
+    """The first child named `name` unqualified, else in any namespace.
+
+    SOAP 1.1 leaves `faultcode`/`faultstring` unqualified and 1.2 puts `Code`/`Reason` in the
+    envelope namespace, but servers get both wrong (a prefixed `<soap:faultcode>` is common):
+    a fault's text is worth more than the letter of the spec."""
+    if parent is None:
+        return None
+    found = parent.find(name)
+    if found is not None:
+        return found
+    return next((el for el in parent.iterchildren() if isinstance(el.tag, str) and local_name(el) == name),
+                None)
+
+
+def _local_text(parent: etree._Element | None, *path: str) -> str:
+    for name in path:
+        parent = _local_child(parent, name)
+    return "" if parent is None else "".join(map(str, parent.itertext()))
+
+
 def _fault_from(version: SoapVersion, fault: etree._Element, http_status: int | None) -> SoapFault:
-    if version == "1.1":
-        code = fault.findtext("faultcode") or ""
-        text = fault.findtext("faultstring") or ""
-        return SoapFault(code.strip(), text.strip(), http_status)
-    ns = SOAP12_NS
-    code = fault.findtext(f"{qname(ns, 'Code')}/{qname(ns, 'Value')}") or ""
-    reason = fault.find(qname(ns, "Reason"))
-    text = ""
-    if reason is not None:
-        texts = reason.findall(qname(ns, "Text"))
+    # Either version's names are accepted in either envelope: some servers mix them.
+    code = _local_text(fault, "faultcode") or _local_text(fault, "Code", "Value")
+    text = _local_text(fault, "faultstring")
+    reason = _local_child(fault, "Reason")
+    if not text and reason is not None:
+        texts = [el for el in reason.iterchildren() if isinstance(el.tag, str) and local_name(el) == "Text"]
         english = [t for t in texts if (t.get(XML_LANG) or "").startswith("en")]
         chosen = english or texts
-        text = (chosen[0].text or "") if chosen else ""
+        text = "".join(map(str, chosen[0].itertext())) if chosen else ""
     return SoapFault(code.strip(), text.strip(), http_status)
 
 
@@ -201,8 +218,12 @@ def parse_response(
         raise _fault_from(version, fault, http_status)
     result = body_el.find(qname(operation_ns, response_element))
     if result is None:
-        first = next(iter(body_el), None)
+        first = next((el for el in body_el.iterchildren() if isinstance(el.tag, str)), None)
         found = local_name(first) if first is not None else "nothing"
+        ns = etree.QName(first).namespace if first is not None else operation_ns
+        if ns != operation_ns:  # the right name in the wrong namespace is otherwise a puzzle
+            where = f"namespace {ns!r}" if ns else "no namespace"
+            found = f"{found} in {where} (expected namespace {operation_ns!r})"
         raise ProtocolError(f"expected {response_element} in the SOAP Body, got {found}")
     return version, result
 

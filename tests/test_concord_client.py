@@ -237,18 +237,131 @@ async def test_nil_items_are_skipped(loopback: LoopbackServer, make_client: Make
     assert result.not_found == []  # br2 got no answer, and the server did not call it invalid
 
 
-async def test_jri_lookups_are_matched_to_their_br_ids(
+def resolving_server(resolve: dict[str, str], *, reverse: bool = False,
+                     echo_references: bool = False) -> Callable[[Recorded], Reply]:
+    """Answers each id asked for; a `JRI-` reference under the br id it resolves to (or under the
+    reference itself with `echo_references`), a br id under itself; the br id's digits are its
+    status (br1 delivered, br2 failed, br3 sending). `reverse` answers in the opposite order."""
+
+    def answer(req: Recorded) -> Reply:
+        items = []
+        for asked in sent(req)[4]:
+            br = resolve.get(asked, asked)
+            items.append(item(asked if echo_references else br, int(br[-1])))
+        return reply(status_xml(items[::-1] if reverse else items))
+
+    return answer
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["request-order", "reversed"])
+async def test_jri_lookups_are_matched_to_their_br_ids_whatever_the_answer_order(
+    loopback: LoopbackServer, make_client: MakeClient, reverse: bool
+) -> None:
+    resolve = {"JRI-A": "br-a1", "JRI-B": "br-b2", "JRI-C": "br-c3"}
+    loopback.handle(resolving_server(resolve, reverse=reverse))
+    result = await make_client().status(["br001", "JRI-A", "JRI-B", "JRI-C"])
+    pairs = {(j.job_id, j.lookup_id, j.state) for j in result.jobs}
+    assert pairs == {
+        ("br001", None, JobState.DELIVERED),
+        ("br-a1", "JRI-A", JobState.DELIVERED),
+        ("br-b2", "JRI-B", JobState.FAILED),
+        ("br-c3", "JRI-C", JobState.SENDING),
+    }
+    # Never two references in one call: their answers could not be told apart.
+    batches = [sent(req)[4] for req in loopback.requests]
+    assert all(sum(i.startswith("JRI-") for i in batch) <= 1 for batch in batches)
+    assert sorted(i for batch in batches for i in batch) == ["JRI-A", "JRI-B", "JRI-C", "br001"]
+    assert result.calls == len(batches) == 3
+
+
+async def test_references_share_a_batch_once_the_server_names_them_in_its_answers(
     loopback: LoopbackServer, make_client: MakeClient
 ) -> None:
-    items = [item("br009", 1), item("br001", 3), item("JRI-B", 3), item("br777", 2)]
-    loopback.reply(reply(status_xml(items)))
-    result = await make_client().status(["br001", "JRI-A", "JRI-B", "JRI-C"])
-    assert [(j.job_id, j.lookup_id) for j in result.jobs] == [
-        ("br009", "JRI-A"),
-        ("br001", None),
-        ("JRI-B", None),
-        ("br777", "JRI-C"),
-    ]
+    loopback.handle(resolving_server({"JRI-A": "br-a1", "JRI-B": "br-b2"}, reverse=True,
+                                     echo_references=True))
+    client = make_client()
+    first = await client.status(["JRI-A", "JRI-B", "br3"])
+    assert client.references_echoed
+    assert {(j.job_id, j.lookup_id) for j in first.jobs} == {("JRI-A", None), ("JRI-B", None), ("br3", None)}
+    assert len(loopback.requests) == 2
+    await client.status(["JRI-A", "JRI-B", "br3"])
+    assert sent(loopback.requests[-1])[4] == ["JRI-A", "JRI-B", "br3"]  # one call now
+
+
+async def test_items_that_cannot_be_told_apart_are_never_paired_by_guess(
+    loopback: LoopbackServer, make_client: MakeClient
+) -> None:
+    client = make_client()
+    client.references_echoed = True  # as if the server had named references before, and now stops
+    loopback.handle(resolving_server({"JRI-A": "br-a1", "JRI-B": "br-b2"}))
+    result = await client.status(["JRI-A", "JRI-B"])
+    assert {(j.job_id, j.lookup_id) for j in result.jobs} == {("br-a1", None), ("br-b2", None)}
+    assert any("could not be told apart" in w for w in result.warnings)
+    assert not client.references_echoed  # one reference a call from now on
+    again = await client.status(["JRI-A", "JRI-B"])
+    assert {(j.job_id, j.lookup_id) for j in again.jobs} == {("br-a1", "JRI-A"), ("br-b2", "JRI-B")}
+    assert not again.warnings
+
+
+async def test_ids_are_compared_without_regard_to_letter_case(
+    loopback: LoopbackServer, make_client: MakeClient
+) -> None:
+    loopback.reply(reply(status_xml([item("BR2", 2), item("jri-x", 1), item("Br1", 1)])))
+    result = await make_client().status(["br1", "JRI-X", "br2"])
+    assert [(j.job_id, j.lookup_id, j.state) for j in result.jobs] == [
+        ("br2", None, JobState.FAILED), ("JRI-X", None, JobState.DELIVERED),
+        ("br1", None, JobState.DELIVERED)]
+
+
+async def test_a_partial_failure_keeps_its_items_and_says_what_went_wrong(
+    loopback: LoopbackServer, make_client: MakeClient
+) -> None:
+    body = status_xml([item("br1", 1), item("br2", 3)], ok=False, ws_code=-1,
+                      ws_text="One or more job ids are invalid")
+    loopback.reply(reply(body))
+    result = await make_client().status(["br1", "br2", "brBAD"])
+    assert [(j.job_id, j.state) for j in result.jobs] == [
+        ("br1", JobState.DELIVERED), ("br2", JobState.SENDING)]
+    assert result.warnings == ["Concord error -1: One or more job ids are invalid"]
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "auth"),
+    [
+        (-1, "Invalid UserID", True),
+        (-2, "Account is disabled", True),
+        (-3, "account has been locked", True),
+        (0, "Authentication failed", True),
+        (-4, "One or more job ids are invalid", False),
+        (-5019, "Invalid Job ID", False),
+        (-5019, "Invalid Job ID or password", False),  # a documented job code is never about credentials
+        (-9, "Service temporarily unavailable", False),
+    ],
+)
+async def test_a_wserror_about_credentials_is_an_authentication_failure_whatever_its_wording(
+    loopback: LoopbackServer, make_client: MakeClient, code: int, text: str, auth: bool
+) -> None:
+    loopback.reply(reply(status_xml([], ok=False, ws_code=code, ws_text=text)))
+    if code == -5019:
+        result = await make_client().status(["br1"])
+        assert result.not_found == ["br1"]
+        return
+    with pytest.raises(AuthError if auth else ServiceError) as info:
+        await make_client().status(["br1"])
+    assert text in str(info.value)
+    assert isinstance(info.value, AuthError) is auth
+
+
+async def test_the_content_type_can_be_set_per_account(
+    loopback: LoopbackServer, make_client: MakeClient
+) -> None:
+    loopback.handle(echo_server())
+    await make_client(content_type="application/soap+xml; charset=utf-8").status(["br1"])
+    await make_client().status(["br1"])
+    first, second = loopback.requests
+    assert first.headers["content-type"] == "application/soap+xml; charset=utf-8"
+    assert sent(first)[0] == SOAP11_NS  # the envelope stays what the WSDL binds
+    assert second.headers["content-type"] == "text/xml; charset=utf-8"
 
 
 async def test_unrequested_items_are_kept_under_their_own_id(
@@ -513,7 +626,7 @@ async def test_token_is_fetched_once_and_reused(loopback: LoopbackServer, make_c
         "grant_type": ["client_credentials"],
         "client_id": ["demo"],
         "client_secret": [CLIENT_SECRET],
-        "scope": ["FaxWS offline_access"],
+        "scope": ["FaxWS"],  # not offline_access: IdentityServer refuses it for client credentials
     }
     assert token_requests[0].headers["content-type"] == "application/x-www-form-urlencoded"
     assert _service_tokens(loopback) == ["Bearer tok-1"] * 3

@@ -728,3 +728,73 @@ def test_describe_account_says_where_each_credential_comes_from(tmp_path: Path) 
     assert described["ifx-env"]["user"] == "ops2"
     assert described["ifx-env"]["poll"] == "every 20 s"
     assert set(described["cc-oauth"]) == {"name", "service", "endpoint", "user", "auth", "poll"}
+
+
+def test_concord_content_type_and_oauth_scope_are_per_account_and_round_trip(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.toml", """
+        [[accounts]]
+        name = "cc"
+        service = "concord"
+        user_id = "mbx1"
+        token_url = "https://login.example/v1/connect/token"
+        client_id = "ops"
+        client_secret_env = "CC_SECRET"
+        content_type = "application/soap+xml; charset=utf-8"
+        oauth_scope = "FaxWS offline_access"
+    """)
+    acc = load_config(path).account("cc")
+    assert acc.content_type == "application/soap+xml; charset=utf-8"
+    assert acc.oauth_scope == "FaxWS offline_access"
+    save_config(load_config(path))
+    assert load_config(path).account("cc") == acc
+    plain = dataclasses.replace(acc, content_type=None, oauth_scope=None)
+    save_config(dataclasses.replace(load_config(path), accounts=(plain,)))
+    text = path.read_text()
+    assert "content_type" not in text and "oauth_scope" not in text
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('content_type = "soap please"', "key 'content_type': must be a media type"),
+        ('oauth_scope = "FaxWS  two-spaces"',
+         "key 'oauth_scope': must be scope names separated by single spaces"),
+    ],
+)
+def test_bad_concord_transport_settings_are_one_line_errors(tmp_path: Path, extra: str, message: str) -> None:
+    text = f"""
+        [[accounts]]
+        name = "cc"
+        service = "concord"
+        user_id = "mbx1"
+        token_url = "https://login.example/v1/connect/token"
+        client_id = "ops"
+        client_secret_env = "CC_SECRET"
+        {extra}
+    """
+    assert message in load_error(tmp_path / "c.toml", text)
+
+
+def test_oauth_scope_needs_client_credentials(tmp_path: Path) -> None:
+    text = """
+        [[accounts]]
+        name = "cc"
+        service = "concord"
+        user_id = "mbx1"
+        token_env = "CC_TOKEN"
+        oauth_scope = "FaxWS"
+    """
+    error = load_error(tmp_path / "c.toml", text)
+    assert "key 'oauth_scope': is only used with OAuth client credentials" in error
+
+
+def test_interfax_accounts_refuse_concord_transport_settings(tmp_path: Path) -> None:
+    text = """
+        [[accounts]]
+        name = "ifx"
+        service = "interfax"
+        username = "ops"
+        password_env = "IFX_PASSWORD"
+        content_type = "text/xml"
+    """
+    assert "key 'content_type': is a concord setting" in load_error(tmp_path / "c.toml", text)

@@ -378,7 +378,7 @@ async def test_a_failed_look_up_never_costs_the_page(tmp_path: Path) -> None:
              b"</soap:Fault></soap:Body></soap:Envelope>")
 
     def answer(request: Request) -> Answer:
-        first_page = b"<LastTransactionID>999999999</LastTransactionID>" in request.body
+        first_page = b"<LastTransactionID>2147483647</LastTransactionID>" in request.body
         return Answer(200, page) if first_page else Answer(500, fault)
 
     with HostileServer(answer) as server, Store.open(tmp_path / "data") as store:

@@ -151,7 +151,7 @@ async def test_soap11_request_is_exactly_the_help_page_shape(
     env_ns, fields = sent_fields(req)
     assert env_ns == SOAP11_NS
     assert fields == list(
-        zip(REQUEST_ORDER, ["ops", PASSWORD, "999999999", "100", "0", "0", "0"], strict=True)
+        zip(REQUEST_ORDER, ["ops", PASSWORD, "2147483647", "100", "0", "0", "0"], strict=True)
     )
 
 
@@ -290,34 +290,74 @@ async def test_empty_or_absent_result_means_no_jobs(
     assert (page.jobs, page.total_count, page.list_size) == ([], 0, 0)
 
 
+FULL_ORIGINALS = {
+    "Status": "<Status>6017</Status>",
+    "Units": "<Units>3.0000</Units>",
+    "SubmitTime": "<SubmitTime>2026-11-22T09:58:12.1234567</SubmitTime>",
+    "TransactionID": "<TransactionID>812345679</TransactionID>",
+    "PagesSent": "<PagesSent>2</PagesSent>",
+}
+
+
+def _full_page_with(replace: str) -> bytes:
+    """The recorded two-item page with one element of its first item replaced ("" removes it)."""
+    body = (DATA / "interfax_faxstatusex_full.xml").read_text()
+    name = replace[1 : replace.index(">")] if replace.startswith("<") else replace.split(":")[1]
+    new = "" if replace == FULL_ORIGINALS[name] or replace.startswith("missing:") else replace
+    if replace.startswith("nil:"):
+        new = f'<{name} xsi:nil="true" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/>'
+    return body.replace(FULL_ORIGINALS[name], new, 1).encode()
+
+
+@pytest.mark.parametrize(
+    ("replace", "field", "raw"),
+    [
+        ("missing:Units", "Units", None),
+        ("<Units>three</Units>", "Units", "three"),
+        ("<SubmitTime>22/11/2026 09:58</SubmitTime>", "SubmitTime", "22/11/2026 09:58"),
+        ("nil:PagesSent", "PagesSent", None),
+        ("<PagesSent>1e3</PagesSent>", "PagesSent", "1e3"),
+    ],
+)
+async def test_an_unreadable_field_costs_that_field_only(
+    loopback: LoopbackServer, make_client: MakeClient, replace: str, field: str, raw: str | None
+) -> None:
+    loopback.reply(ok(_full_page_with(replace)))
+    page = await make_client().status_page()
+    assert [j.job_id for j in page.jobs] == ["812345679", "812345678"]  # the whole page stands
+    bad, good = page.jobs
+    assert getattr(bad.item, field) is None
+    assert dict(bad.unreadable).get(field) == raw
+    assert bad.state is JobState.FAILED and bad.status_text == "Busy"  # the rest of the item stands
+    assert not good.unreadable and not page.warnings
+
+
 @pytest.mark.parametrize(
     ("replace", "message"),
     [
         ("<Status>6017</Status>", "FaxItemEx 812345679: Status is missing"),
         ("<Status>busy</Status>", "FaxItemEx 812345679: Status is not an int"),
         ("<Status>6_017</Status>", "FaxItemEx 812345679: Status is not an int"),
-        ("<Units>3.0000</Units>", "FaxItemEx 812345679: Units is missing"),
-        ("<Units>three</Units>", "FaxItemEx 812345679: Units is not a decimal"),
-        ("<SubmitTime>22/11/2026 09:58</SubmitTime>", "FaxItemEx 812345679: SubmitTime is not a dateTime"),
         ("<TransactionID>x</TransactionID>", "FaxItemEx #1: TransactionID is not an int"),
     ],
 )
-async def test_malformed_fields_are_named(
+async def test_an_item_that_is_no_job_costs_that_item_only(
     loopback: LoopbackServer, make_client: MakeClient, replace: str, message: str
 ) -> None:
-    body = (DATA / "interfax_faxstatusex_full.xml").read_text()
-    original = {
-        "Status": "<Status>6017</Status>",
-        "Units": "<Units>3.0000</Units>",
-        "SubmitTime": "<SubmitTime>2026-11-22T09:58:12.1234567</SubmitTime>",
-        "TransactionID": "<TransactionID>812345679</TransactionID>",
-    }
-    name = replace[1 : replace.index(">")]
-    new = "" if replace == original[name] else replace
-    loopback.reply(ok(body.replace(original[name], new, 1).encode()))
-    with pytest.raises(ProtocolError) as info:
-        await make_client().status_page()
-    assert str(info.value) == message
+    loopback.reply(ok(_full_page_with(replace)))
+    page = await make_client().status_page()
+    assert [j.job_id for j in page.jobs] == ["812345678"]
+    assert page.items == 2
+    assert page.warnings == (f"1 of 2 items on a page left out: {message}",)
+
+
+@pytest.mark.parametrize("zero", ["1900-01-01T00:00:00", "1900-01-01T00:00:00.000", "1900-01-01T00:00:00Z",
+                                  "0001-01-01T00:00:00", "0000-00-00T00:00:00"])
+async def test_zero_dates_mean_not_set(loopback: LoopbackServer, make_client: MakeClient, zero: str) -> None:
+    text = item_xml(101, status=-2).replace("0001-01-01T00:00:00", zero).replace("2026-11-22T09:01:00", zero)
+    loopback.reply(ok(page_xml([text])))
+    (job,) = (await make_client().status_page()).jobs
+    assert job.item.CompletionTime is None and job.item.PostponeTime is None and not job.unreadable
 
 
 async def test_missing_result_code_is_a_protocol_error(
@@ -644,7 +684,7 @@ async def test_recent_pages_backwards_to_250_unique_jobs(
     loopback.handle(history_server(ids))
     result = await make_client().recent(depth=3)
     sent = [dict(sent_fields(r)[1])["LastTransactionID"] for r in loopback.requests]
-    assert sent == ["999999999", "1150", "1050"]
+    assert sent == ["2147483647", "1150", "1050"]
     assert result.calls == 3
     assert [j.job_id for j in result.jobs] == [str(i) for i in reversed(ids)]
     assert (result.total_count, result.polled_at) == (250, NOW)
@@ -716,15 +756,16 @@ async def test_a_repeated_page_gives_the_same_jobs_and_any_changed_byte_is_read_
         await client.status_page()
 
 
-async def test_a_repeated_bad_page_fails_every_time(
+async def test_a_repeated_page_with_a_bad_item_says_so_every_time(
     loopback: LoopbackServer, make_client: MakeClient
 ) -> None:
-    bad = page_xml([item_xml(101).replace("<Status>0</Status>", "<Status>zero</Status>")])
+    bad = page_xml([item_xml(101).replace("<Status>0</Status>", "<Status>zero</Status>"), item_xml(100)])
     loopback.reply(ok(bad))
     client = make_client()
     for _ in range(2):
-        with pytest.raises(ProtocolError, match="Status is not an int"):
-            await client.status_page()
+        page = await client.status_page()
+        assert [j.job_id for j in page.jobs] == ["100"]
+        assert page.warnings == ("1 of 2 items on a page left out: FaxItemEx 101: Status is not an int",)
 
 
 async def test_pages_kept_for_reuse_are_only_those_of_the_last_two_polls(

@@ -282,29 +282,60 @@ def test_concord_client_gives_jobs_or_a_provider_error() -> None:
 
 
 def _pairs_by_list_scan(requested: list[str], item_ids: list[str]) -> list[tuple[str, str | None]]:
-    """The pairing rule written the plain way (DESIGN: an item answers the id it names; items that
-    name none take the first id still unanswered, a JRI- reference when the item has a job id)."""
+    """The pairing rule written the plain way: an item answers the id it names, letter case aside;
+    of the rest, one item with an id takes the one unanswered JRI- reference, and one item without
+    an id the one unanswered id, when there is exactly one of each; nothing is guessed beyond that."""
     unmatched = list(requested)
     paired: list[str | None] = [None] * len(item_ids)
     for n, job_id in enumerate(item_ids):
-        if job_id and job_id in unmatched:
-            unmatched.remove(job_id)
-            paired[n] = job_id
-    for n, job_id in enumerate(item_ids):
-        if paired[n] is None:
-            candidates = [r for r in unmatched if r.upper().startswith("JRI-")] if job_id else unmatched
-            if candidates:
-                paired[n] = candidates[0]
-                unmatched.remove(candidates[0])
+        same = [r for r in unmatched if job_id and r.lower() == job_id.lower()]
+        if same:
+            unmatched.remove(same[0])
+            paired[n] = same[0]
+    left_with_id = [n for n, job_id in enumerate(item_ids) if paired[n] is None and job_id]
+    left_without = [n for n, job_id in enumerate(item_ids) if paired[n] is None and not job_id]
+    references = [r for r in unmatched if r.upper().startswith("JRI-")]
+    if len(left_with_id) == 1 and len(references) == 1:
+        paired[left_with_id[0]] = references[0]
+        unmatched.remove(references[0])
+    if len(left_without) == 1 and len(unmatched) == 1:
+        paired[left_without[0]] = unmatched[0]
     return [(job_id, req) for job_id, req in zip(item_ids, paired, strict=True) if req is not None or job_id]
 
 
 @FAST
 @given(
-    requested=st.lists(st.sampled_from(["br1", "br2", "br3", "JRI-a", "jri-b", "JRI-c", "x"]), max_size=12),
-    item_ids=st.lists(st.sampled_from(["", "br1", "br2", "br3", "br9", "x"]), max_size=12),
+    requested=st.lists(st.sampled_from(["br1", "br2", "BR3", "JRI-a", "jri-b", "JRI-c", "x"]), max_size=12),
+    item_ids=st.lists(st.sampled_from(["", "br1", "Br2", "br3", "br9", "x", "JRI-A"]), max_size=12),
 )
 def test_concord_items_pair_with_the_ids_asked_for(requested: list[str], item_ids: list[str]) -> None:
     items = [StatusItem(job_id, 3, *[None] * 9) for job_id in item_ids]
     got = [(item.fax_job_id, req) for item, req in match_items(requested, items)]
     assert got == _pairs_by_list_scan(requested, item_ids)
+
+
+@FAST
+@given(
+    plain=st.lists(st.sampled_from([f"br{n}" for n in range(8)]), unique=True, max_size=8),
+    references=st.lists(st.sampled_from([f"JRI-{c}" for c in "ABCDEF"]), unique=True, max_size=6),
+    batch_size=st.integers(1, 5),
+    echo=st.booleans(),
+    data=st.data(),
+)
+def test_no_reference_is_ever_paired_with_another_references_job(
+    plain: list[str], references: list[str], batch_size: int, echo: bool, data: st.DataObject
+) -> None:
+    """Batches as the client plans them, answered in any order, with references answered under their
+    br ids: each reference either gets its own job or none, never another's."""
+    client = ConcordClient("acc", "http://127.0.0.1:1/fax/v5", "mbx1", token="t", batch_size=batch_size)
+    client.references_echoed = echo  # what an earlier answer may have taught the client
+    resolves = {ref: f"br-{ref[4:].lower()}" for ref in references}
+    batches = client.plan_batches(plain + references)
+    assert sorted(i for b in batches for i in b) == sorted(plain + references)
+    assert all(len(b) <= batch_size for b in batches)
+    for batch in batches:
+        answer = [StatusItem(resolves.get(i, i), 3, *[None] * 9) for i in batch]
+        order = data.draw(st.permutations(answer))
+        for item, lookup in match_items(batch, order):
+            if lookup is not None:
+                assert resolves.get(lookup, lookup) == item.fax_job_id

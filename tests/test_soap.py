@@ -84,8 +84,37 @@ def test_parse_response_wrong_element_is_a_protocol_error() -> None:
     expected = "expected FaxStatusResponse in the SOAP Body, got FaxStatusExResponse"
     with pytest.raises(ProtocolError, match=expected):
         parse_response(body, IFX, "FaxStatusResponse")
-    with pytest.raises(ProtocolError, match="expected"):
+    with pytest.raises(ProtocolError) as info:
         parse_response(body, "urn:other", "FaxStatusExResponse")
+    assert str(info.value) == (
+        "expected FaxStatusExResponse in the SOAP Body, got FaxStatusExResponse in namespace "
+        "'http://www.interfax.cc' (expected namespace 'urn:other')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "text"),
+    [
+        # SOAP 1.1 children qualified, as some servers write them
+        (f'<soap:Fault xmlns:soap="{SOAP11_NS}"><soap:faultcode>soap:Server</soap:faultcode>'
+         "<soap:faultstring>Database is down</soap:faultstring></soap:Fault>",
+         "soap:Server", "Database is down"),
+        (f'<soap:Fault xmlns:soap="{SOAP11_NS}"><x:faultcode xmlns:x="urn:x">Client</x:faultcode>'
+         "<x:faultstring xmlns:x=\"urn:x\">Bad <b>input</b></x:faultstring></soap:Fault>",
+         "Client", "Bad input"),
+        # SOAP 1.2 names inside a 1.1 envelope, unqualified
+        (f'<soap:Fault xmlns:soap="{SOAP11_NS}"><Code><Value>Receiver</Value></Code>'
+         '<Reason><Text xml:lang="en">Try later</Text></Reason></soap:Fault>', "Receiver", "Try later"),
+    ],
+)
+def test_a_fault_keeps_its_code_and_text_however_its_children_are_qualified(
+    fault: str, code: str, text: str
+) -> None:
+    body = f'<soap:Envelope xmlns:soap="{SOAP11_NS}"><soap:Body>{fault}</soap:Body></soap:Envelope>'.encode()
+    with pytest.raises(SoapFault) as info:
+        parse_response(body, IFX, "FaxStatusExResponse", http_status=500)
+    assert (info.value.faultcode, info.value.faultstring) == (code, text)
+    assert str(info.value) == f"SOAP fault {code} (HTTP 500): {text}"
 
 
 def test_parse_response_soap11_fault() -> None:

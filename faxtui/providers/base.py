@@ -41,6 +41,8 @@ class PollResult:
     total_count: int | None = None
     not_found: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    """What the answers said went wrong without costing the poll (a partial failure), one line each."""
 
 
 class Provider(Protocol):

@@ -7,9 +7,10 @@ there), so the poller and the simulator can rely on them:
   Bearer goes in `Authorization` with an empty `<strPIN/>`; the PIN goes in `strPIN` alone.
   With a token provider, an HTTP 401/403 or an authentication-looking WSError invalidates the
   token and the call is retried once with a fresh one.
-- `return=false` raises: `AuthError` when the WSError text says it is about credentials (it
-  mentions auth…, unauthori[sz]ed, credential, login, password, PIN, token, or access denied),
-  else `ServiceError` carrying the WSError code — except -5019 (next point).
+- `return=false` with no items raises: `AuthError` when the WSError is about credentials
+  (`is_auth_failure`: by its code where the code says it, else by its wording), else
+  `ServiceError` carrying the WSError code — except -5019 (next point). `return=false` that still
+  carries items is a partial failure: the items are used, the WSError becomes a warning.
 - Not found: an item whose FaxJobStatusId or Error.ErrorCode is -5019 becomes a NOT_FOUND job,
   its requested id listed in `PollResult.not_found`. A requested id that gets no item at all is
   left out of `jobs`, unless the call's WSError is -5019 (the server said an id was invalid):
@@ -17,14 +18,19 @@ there), so the poller and the simulator can rely on them:
   result wherever the server reports it. If such a call returns no items and `return=false` for
   several ids, the batch is split in halves and retried until each invalid id stands alone,
   so one bad watch-list id cannot blind the account.
-- Matching: an item whose FaxJobId equals a requested id belongs to it; the other items are
-  paired in order with the still unmatched `JRI-` requests (an item with an empty FaxJobId with
-  any unmatched request). An item nobody asked for is kept under its own FaxJobId.
+- Matching (`match_items`): an item whose FaxJobId equals a requested id, letter case aside,
+  belongs to it. A `JRI-` look-up may be answered under the job's own `br…` id, so the items left
+  over can only be paired by elimination: one left-over item with one unanswered reference (or an
+  item with an empty FaxJobId with the one unanswered id). Anything more is ambiguous whatever
+  order the server answers in, so it is never guessed: such items are kept under their own
+  FaxJobId, unpaired. To keep that from happening, a batch carries at most one reference
+  (`plan_batches`) until the server has shown that it answers references under their `JRI-` id.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import re
@@ -41,7 +47,7 @@ import httpx
 from lxml import etree
 
 from faxtui.codes import CONCORD_ERROR_TEXT, CONCORD_INVALID_JOB_ID, concord_state, concord_status_text
-from faxtui.errors import AuthError, ProtocolError, ProviderError, RateLimited, ServiceError
+from faxtui.errors import AuthError, ProtocolError, ProviderError, RateLimited, ServiceError, one_line
 from faxtui.model import ConcordStatus, FaxItemEx, FaxJob, JobState, Service
 from faxtui.providers.base import PollResult
 from faxtui.providers.caches import BoundedCache
@@ -79,6 +85,10 @@ SOAP_ACTION = ""
 DEFAULT_ENDPOINT = "https://ws.concordfax.com/fax/v5"
 DEFAULT_TOKEN_URL = "https://login.concord.net/v1/connect/token"  # noqa: S105 - a URL, not a secret
 DEFAULT_BATCH_SIZE = 100
+DEFAULT_OAUTH_SCOPE = "FaxWS"
+"""Without `offline_access`: that scope asks for a refresh token, which the client-credentials grant
+never gets, and IdentityServer (what `/connect/token` points to, concord.md §1.4) refuses it with
+`invalid_scope`. The one public client that sends it (P1) uses the password grant."""
 REQUEST_ID_HEADER = "x-ch-request-id"
 ACTIVITY_ID_HEADER = "x-ch-activity-id"
 EXECUTION_TIME_HEADER = "x-ch-execution-time"
@@ -87,8 +97,14 @@ DEFAULT_EXPIRES_IN = 300.0
 """Lifetime assumed when a token answer has no `expires_in`: short, so a wrong guess costs little."""
 
 _AUTH_WORDS = re.compile(
-    r"\b(auth\w*|unauthori[sz]ed|credentials?|login|password|pin|token|access denied)\b", re.IGNORECASE
+    r"\b(auth\w*|unauthori[sz]ed|not authori[sz]ed|credentials?|log-?in|password|pin|token|access denied"
+    r"|forbidden|permission denied|user\s?id|user ?name|invalid user|mailbox"
+    r"|account\s+(?:is\s+|has\s+been\s+)?(?:disabled|locked|suspended|inactive|expired|closed|blocked"
+    r"|not\s+found|unknown|not\s+active))\b",
+    re.IGNORECASE,
 )
+JOB_ERROR_CODES = frozenset({CONCORD_INVALID_JOB_ID, -5040})
+"""WSError codes documented as being about jobs, not credentials (concord.md §3.2)."""
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 
 
@@ -97,8 +113,25 @@ def utc_now() -> datetime:
 
 
 def looks_like_auth_failure(text: str | None) -> bool:
-    """True when a WSError text is clearly about credentials (the rule in the module docstring)."""
+    """True when a WSError text is about credentials: it names authentication, a login, password,
+    PIN or token, the user id or user name, or an account that is disabled, locked, unknown…"""
     return bool(text and _AUTH_WORDS.search(text))
+
+
+def is_auth_failure(code: int | None, text: str | None) -> bool:
+    """Whether a WSError means the credentials were refused.
+
+    By code where the code says it: Concord documents no credential error codes (concord.md §3.2),
+    only codes about jobs (-5019, -5040), and those are never an authentication failure whatever
+    the text. Every other code (unknown ones, 0, none) is decided by the wording."""
+    if code in JOB_ERROR_CODES:
+        return False
+    return looks_like_auth_failure(text)
+
+
+def is_reference(lookup_id: str) -> bool:
+    """A `JRI-<ReferenceId>` look-up, as opposed to a `br…` job id."""
+    return lookup_id[:4].upper() == "JRI-"
 
 
 def _check_token(token: str, what: str) -> str:
@@ -123,7 +156,7 @@ class OAuthTokenProvider:
         client_secret: str,
         *,
         http: httpx.AsyncClient | None = None,
-        scope: str = "FaxWS offline_access",
+        scope: str = DEFAULT_OAUTH_SCOPE,
         refresh_margin: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         timeout: float = DEFAULT_TIMEOUT,
@@ -286,6 +319,10 @@ class BatchJobs:
     jobs: list[FaxJob]
     not_found: list[str]
     answered: set[str]
+    ambiguous: bool = False
+    """Items were left over that could not be told apart (see `match_items`): kept unpaired."""
+    references_echoed: bool = False
+    """A `JRI-` request was answered by an item carrying that very `JRI-` id."""
 
 
 @dataclass(slots=True)
@@ -296,6 +333,7 @@ class _Tally:
     not_found: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _int(parent: etree._Element, name: str, label: str) -> int | None:
@@ -435,7 +473,7 @@ def _delivery_time(text: str | None) -> datetime | None:
     value: object = _TIMES.get(text, _NOT_CACHED)
     if value is _NOT_CACHED:
         try:
-            if _PLAIN_TIME.fullmatch(text) and text[:4] > "0001":
+            if _PLAIN_TIME.fullmatch(text) and "0001" < text[:4] != "1900":  # 1900: maybe "no date"
                 value = datetime.fromisoformat(text)  # the same value `parse_datetime` gives, in C
             else:
                 value = parse_datetime(text)
@@ -489,42 +527,31 @@ def job_from_item(
 
 
 def match_items(requested: Sequence[str], items: Sequence[StatusItem]) -> list[tuple[StatusItem, str | None]]:
-    """Pair each item with the requested id it answers (None for an item nobody asked for).
-
-    First every item whose FaxJobId was asked for takes that id (one request per answer); then
-    each item left takes the first id still unanswered (a `JRI-` reference when the item has a
-    job id). Counted in a dict, so a 100-id batch is paired in one pass, not 100 list scans.
-    """
-    waiting: dict[str, int] = {}
-    for job_id in requested:
-        waiting[job_id] = waiting.get(job_id, 0) + 1
-    asked = dict(waiting)
+    """Pair each item with the requested id it answers (None for an item nobody asked for), whatever
+    order the items come in (the rule is in the module docstring). Items with an empty FaxJobId
+    that cannot be paired are left out. Counted in dicts: a 100-id batch is paired in one pass."""
+    waiting: dict[str, list[str]] = {}
+    for job_id in requested:  # by folded id: the requests, as spelt, in order
+        waiting.setdefault(job_id.casefold(), []).append(job_id)
     paired: list[str | None] = [None] * len(items)
-    left_over = False
+    left_over: list[int] = []
     for n, item in enumerate(items):
         job_id = item.fax_job_id
-        if job_id and waiting.get(job_id):
-            waiting[job_id] -= 1
-            paired[n] = job_id
+        spellings = waiting.get(job_id.casefold()) if job_id else None
+        if spellings:
+            paired[n] = spellings.pop(0)
         else:
-            left_over = True
+            left_over.append(n)
     if left_over:
-        taken = {job_id: asked[job_id] - count for job_id, count in waiting.items()}
-        unmatched: list[str] = []
-        for job_id in requested:  # in order, less the first occurrences already taken
-            if taken.get(job_id):
-                taken[job_id] -= 1
-            else:
-                unmatched.append(job_id)
-        for n, item in enumerate(items):
-            if paired[n] is not None:
-                continue
-            references = [r for r in unmatched if r.upper().startswith("JRI-")]
-            candidates = references if item.fax_job_id else unmatched
-            if candidates:
-                chosen = candidates[0]
-                unmatched.remove(chosen)
-                paired[n] = chosen
+        unanswered = [r for spellings in waiting.values() for r in spellings]
+        references = [r for r in unanswered if is_reference(r)]
+        with_id = [n for n in left_over if items[n].fax_job_id]
+        without_id = [n for n in left_over if not items[n].fax_job_id]
+        if len(with_id) == 1 and len(references) == 1:
+            paired[with_id[0]] = references[0]
+            unanswered.remove(references[0])
+        if len(without_id) == 1 and len(unanswered) == 1:
+            paired[without_id[0]] = unanswered[0]
     pairs = zip(items, paired, strict=True)
     return [(item, req) for item, req in pairs if req is not None or item.fax_job_id]
 
@@ -534,14 +561,26 @@ def answer_jobs(account: str, requested: Sequence[str], answer: StatusAnswer) ->
     jobs: list[FaxJob] = []
     not_found: list[str] = []
     answered: set[str] = set()
-    for item, lookup in match_items(requested, answer.items):
-        job_id = item.fax_job_id or lookup or ""  # match_items keeps no item without either
+    unpaired = 0
+    echoed = False
+    pairs = match_items(requested, answer.items)
+    for item, lookup in pairs:
+        same = lookup is not None and item.fax_job_id.casefold() == lookup.casefold()
+        # Keyed by the id as the user wrote it when the item names it in another letter case.
+        job_id = lookup if same or not item.fax_job_id else item.fax_job_id
+        assert job_id is not None  # match_items keeps no item without either
         jobs.append(job_from_item(account, item, job_id, lookup, answer.headers))
-        if lookup is not None:
+        if lookup is None:
+            unpaired += 1
+        else:
             answered.add(lookup)
+            echoed = echoed or (same and is_reference(lookup))
         if item.not_found:
             not_found.append(lookup or job_id)
-    return BatchJobs(jobs, not_found, answered)
+    dropped = len(answer.items) - len(pairs)
+    missing_references = any(is_reference(r) and r not in answered for r in requested)
+    ambiguous = bool(dropped or (unpaired and missing_references))
+    return BatchJobs(jobs, not_found, answered, ambiguous, echoed)
 
 
 def parse_status(body: bytes, headers: Mapping[str, str] | None = None, http_status: int | None = None
@@ -586,7 +625,10 @@ class ConcordClient:
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_bytes: int = MAX_RESPONSE_BYTES,
         clock: Callable[[], datetime] = utc_now,
+        content_type: str | None = None,
     ) -> None:
+        """`content_type` replaces the Content-Type header the SOAP version implies (the vendor's
+        pages document `application/soap+xml`; generated clients send `text/xml`)."""
         sources = [s for s in (token, pin, token_provider) if s is not None and s != ""]
         if len(sources) != 1:
             raise ValueError("exactly one of token, token_provider or pin must be given")
@@ -606,6 +648,9 @@ class ConcordClient:
         self._http = HttpPoster(http=http, timeout=timeout, max_bytes=max_bytes)
         self._answers: RepeatMemo[StatusAnswer] = RepeatMemo()
         """Each batch's last answer, read (its tracking headers are the call's own, set per call)."""
+        self.content_type = content_type
+        self.references_echoed = False
+        """The server has answered a `JRI-` look-up under its `JRI-` id: references can share a batch."""
 
     @property
     def auth_kind(self) -> str:
@@ -649,17 +694,34 @@ class ConcordClient:
             ],
         )
 
+    def plan_batches(self, job_ids: Sequence[str]) -> list[list[str]]:
+        """The batches `status` sends for these ids: `batch_size` at most, and — until the server has
+        shown it names references in its answers — at most one `JRI-` reference per batch, so that
+        whatever order the answer comes in, no reference can take another's job (module docstring)."""
+        ids = _unique(job_ids)
+        size = self.batch_size
+        references = [i for i in ids if is_reference(i)]
+        if self.references_echoed or len(references) <= 1:
+            return [ids[start : start + size] for start in range(0, len(ids), size)]
+        batches = [[ref] for ref in references]
+        plain = iter(i for i in ids if not is_reference(i))
+        for batch in batches:
+            batch.extend(itertools.islice(plain, size - 1))
+        rest = list(plain)
+        batches += [rest[start : start + size] for start in range(0, len(rest), size)]
+        return batches
+
     async def status(self, job_ids: Sequence[str]) -> PollResult:
         """Real-time status of the given `br…` / `JRI-<ref>` ids, in sequential batches."""
-        ids = _unique(job_ids)
         tally = _Tally()
         self._answers.new_round()
         try:
-            for start in range(0, len(ids), self.batch_size):
-                await self._status_batch(ids[start : start + self.batch_size], tally)
+            for batch in self.plan_batches(job_ids):
+                await self._status_batch(batch, tally)
         except ProviderError as exc:
             raise scrub(exc, make_redactor(self._secrets())) from None
         latencies = tally.latencies
+        redact = make_redactor(self._secrets())
         return PollResult(
             jobs=tally.jobs,
             polled_at=self._clock(),
@@ -667,12 +729,13 @@ class ConcordClient:
             calls=len(latencies),
             not_found=tally.not_found,
             headers=tally.headers,
+            warnings=[redact(w) for w in dict.fromkeys(tally.warnings)],
         )
 
     async def _status_batch(self, batch: list[str], tally: _Tally) -> None:
         answer = await self._exchange(batch, tally)
         invalid_id_said = answer.ws_code == CONCORD_INVALID_JOB_ID
-        if not answer.ok and not (invalid_id_said and answer.items):
+        if not answer.ok and not answer.items:
             if invalid_id_said and len(batch) > 1:
                 middle = len(batch) // 2
                 await self._status_batch(batch[:middle], tally)
@@ -685,6 +748,18 @@ class ConcordClient:
         found = answer_jobs(self.account, batch, answer)
         tally.jobs.extend(found.jobs)
         tally.not_found.extend(found.not_found)
+        if found.references_echoed:
+            self.references_echoed = True
+        if found.ambiguous:
+            self.references_echoed = False  # from now on, one reference a batch
+            tally.warnings.append(
+                "some answers named no id that was asked for and could not be told apart; "
+                "they are shown under their own job ids"
+            )
+        if not answer.ok:  # a partial failure: the items stand, the error is worth a look
+            code = answer.ws_code
+            text = one_line(answer.ws_text or CONCORD_ERROR_TEXT.get(code or 0, "no error text"), 120)
+            tally.warnings.append(f"Concord error {code}: {text}")
         if invalid_id_said:
             self._not_found([r for r in batch if r not in found.answered], answer, tally)
 
@@ -702,7 +777,7 @@ class ConcordClient:
     def _ws_error(self, answer: StatusAnswer) -> ProviderError:
         code = answer.ws_code
         text = answer.ws_text or CONCORD_ERROR_TEXT.get(code or 0, "no error text")
-        if looks_like_auth_failure(answer.ws_text):
+        if is_auth_failure(code, answer.ws_text):
             return AuthError(f"authentication failed for account {self.account} (Concord {code}: {text})")
         return ServiceError(f"Concord error {code}: {text} (account {self.account})", code=code)
 
@@ -717,7 +792,7 @@ class ConcordClient:
                 if not retry:
                     raise
             else:
-                if answer.ok or not looks_like_auth_failure(answer.ws_text):
+                if answer.ok or answer.items or not is_auth_failure(answer.ws_code, answer.ws_text):
                     return answer
                 if not retry:
                     raise self._ws_error(answer)
@@ -733,6 +808,8 @@ class ConcordClient:
 
     async def _call(self, batch: list[str], token: str | None, tally: _Tally) -> StatusAnswer:
         headers = request_headers(self.soap_version, SOAP_ACTION)  # 1.1: SOAPAction: ""
+        if self.content_type is not None:
+            headers["Content-Type"] = self.content_type
         headers[REQUEST_ID_HEADER] = str(uuid.uuid4())
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
@@ -749,6 +826,7 @@ class ConcordClient:
 __all__ = [
     "CONCORD_NS",
     "DEFAULT_ENDPOINT",
+    "DEFAULT_OAUTH_SCOPE",
     "DEFAULT_TOKEN_URL",
     "BatchJobs",
     "ConcordClient",
@@ -756,6 +834,8 @@ __all__ = [
     "StatusAnswer",
     "StatusItem",
     "answer_jobs",
+    "is_auth_failure",
+    "is_reference",
     "job_from_item",
     "looks_like_auth_failure",
     "match_items",

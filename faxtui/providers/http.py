@@ -422,13 +422,22 @@ def parse_decimal(text: str) -> Decimal:
     return Decimal(cleaned)
 
 
+_SQL_ZERO_DATE = re.compile(r"1900-01-01T00:00:00(?:\.0+)?(?:Z|[+-]00:00)?")
+
+
+def is_zero_date(text: str) -> bool:
+    """SQL Server's "no date" (its datetime 0), in any of the forms a server writes it."""
+    return _SQL_ZERO_DATE.fullmatch(text.strip()) is not None
+
+
 def parse_datetime(text: str) -> datetime | None:
     """An xs:dateTime as an aware datetime; None for the "no date" values; ValueError if malformed.
 
     Accepts fractional seconds of any length (.NET writes seven digits; kept to microseconds),
     `Z` or `±hh:mm`; a value without an offset is GMT (interfax.md §3). .NET `DateTime.MinValue`
-    (`0001-01-01T00:00:00`, indeed anything in year 1) and the documented `0000-00-00…` form
-    mean "not postponed" / "not completed".
+    (`0001-01-01T00:00:00`, indeed anything in year 1), the documented `0000-00-00…` form and SQL
+    Server's zero date (`1900-01-01T00:00:00`, what a NOT NULL datetime column holds when nothing
+    was set) mean "not postponed" / "not completed".
     """
     cleaned = text.strip()
     if cleaned.startswith("0000-00-00"):
@@ -437,7 +446,7 @@ def parse_datetime(text: str) -> datetime | None:
     if match is None:
         raise ValueError(text)
     year = int(match["year"])
-    if year <= 1:
+    if year <= 1 or is_zero_date(cleaned):
         return None
     zone = match["zone"]
     if zone is None or zone == "Z":

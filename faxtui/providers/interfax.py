@@ -28,7 +28,7 @@ from faxtui.codes import (
     interfax_state,
     interfax_status_text,
 )
-from faxtui.errors import AuthError, ProtocolError, ProviderError, RateLimited, ServiceError
+from faxtui.errors import AuthError, ProtocolError, ProviderError, RateLimited, ServiceError, one_line
 from faxtui.model import FAXITEM_FIELDS, FaxItemEx, FaxJob, FieldValue, Service
 from faxtui.providers.base import PollResult
 from faxtui.providers.caches import BoundedCache
@@ -50,6 +50,7 @@ from faxtui.soap import (
     MAX_RESPONSE_BYTES,
     SoapVersion,
     build_envelope,
+    is_nil,
     parse_response,
     qname,
     request_headers,
@@ -68,13 +69,16 @@ def utc_now() -> datetime:
 
 @dataclass(slots=True)
 class InterFaxPage:
-    """One FaxStatusEx answer."""
+    """One FaxStatusEx answer. `items`: FaxItemEx elements it held (readable or not); `warnings`:
+    what was left out of `jobs`, one line each (see `read_faxstatusex`)."""
 
     jobs: list[FaxJob]
     total_count: int
     list_size: int
     latency_ms: float
     polled_at: datetime
+    items: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 def clamp_max_items(max_items: int) -> int:
@@ -95,22 +99,27 @@ def result_code_error(code: int, account: str) -> ProviderError:
 _KIND = {"int": "an int", "short": "an int", "decimal": "a decimal", "dateTime": "a dateTime"}
 
 
-def _field_value(spec_xsd: str, text: str | None, label: str, name: str) -> FieldValue:
-    """One FaxItemEx element's typed value; numbers are required, strings and times may be absent."""
-    try:
-        if spec_xsd in ("int", "short"):
-            if text is None or not text.strip():
-                raise ProtocolError(f"{label}: {name} is missing")
-            return parse_int(text)
-        if spec_xsd == "decimal":
-            if text is None or not text.strip():
-                raise ProtocolError(f"{label}: {name} is missing")
-            return parse_decimal(text)
-        if spec_xsd == "dateTime":
-            return parse_datetime(text) if text and text.strip() else None
-    except ValueError:
-        raise ProtocolError(f"{label}: {name} is not {_KIND[spec_xsd]}") from None
-    return text or None
+REQUIRED_FIELDS = ("TransactionID", "Status")
+"""Without these an item is no job (no key, no state): such an item is left out, and said so."""
+
+
+def _field_value(spec_xsd: str, text: str | None) -> FieldValue:
+    """One FaxItemEx element's typed value, None when absent (missing, nil or blank); ValueError
+    when the text is not of the field's type."""
+    if spec_xsd == "string":
+        return text or None
+    if text is None or not text.strip():
+        return None
+    if spec_xsd in ("int", "short"):
+        return parse_int(text)
+    if spec_xsd == "decimal":
+        return parse_decimal(text)
+    return parse_datetime(text)
+
+
+def _unreadable_text(text: str) -> str:
+    """A bad value as kept for the detail pane: one line, bounded (it came from a server)."""
+    return one_line(text, 60)
 
 
 # --- parsing FaxItemEx, fast -------------------------------------------------------------------
@@ -223,7 +232,7 @@ def _time_or_miss(text: str | None) -> object:
     if value is not _NOT_CACHED or text is None:
         return value
     plain = _PLAIN_TIME.fullmatch(text)
-    if plain and text[:4] > "0001":
+    if plain and "0001" < text[:4] != "1900":  # year 1 and 1900 may mean "no date": the slow path
         # No offset means UTC (the .NET form); out-of-range values fail as in `parse_datetime`.
         try:
             value = datetime.fromisoformat(text if plain["zone"] else text + "+00:00")
@@ -240,8 +249,8 @@ def _time_or_miss(text: str | None) -> object:
     return value
 
 
-def _item_values(el: etree._Element, position: int) -> tuple[FieldValue, ...]:
-    """The 27 typed values in WSDL order; ProtocolError names the item and the first bad field."""
+def _item_values(el: etree._Element, position: int) -> ItemValues:
+    """The 27 typed values in WSDL order, and the fields that were unreadable (see `_checked_values`)."""
     kids = list(el)
     tags = tuple(map(_TAG, kids))
     layout = _LAYOUTS.get(tags) or _layout(tags)
@@ -261,32 +270,55 @@ def _item_values(el: etree._Element, position: int) -> tuple[FieldValue, ...]:
     if _NOT_CACHED in times:
         times = list(map(_time_or_miss, time_texts))
     if None in ints or decimals[0] is None or decimals[1] is None or _NOT_CACHED in times:
-        return _checked_values(layout.fields(texts), position)  # raises for the first bad field
+        return _checked_values(layout.fields(texts), position)
     strings = layout.strings(texts)
     typed: list[Any] = ints + decimals + times
     typed += map(_EMPTY_IS_NONE.get, strings, strings)
     values: tuple[FieldValue, ...] = _WSDL_ORDER(typed)
-    return values
+    return values, ()
 
 
-def _checked_values(texts: Texts, position: int) -> tuple[FieldValue, ...]:
-    """Field by field in WSDL order: the reading whose errors the fast path defers to."""
+ItemValues = tuple[tuple[FieldValue, ...], tuple[tuple[str, str], ...]]
+
+
+def _checked_values(texts: Texts, position: int) -> ItemValues:
+    """Field by field in WSDL order, the reading the fast path defers to: a field whose text is not
+    of its type is absent, its raw text kept as unreadable; without a TransactionID or a Status the
+    item is no job, and `ProtocolError` names it and the field."""
     tid_text = (texts[1] or "").strip()
     label = f"FaxItemEx {tid_text}" if tid_text.isdigit() else f"FaxItemEx #{position}"
-    return tuple(_field_value(spec.xsd, texts[n], label, spec.name) for n, spec in enumerate(FAXITEM_FIELDS))
+    values: list[FieldValue] = []
+    unreadable: list[tuple[str, str]] = []
+    for n, spec in enumerate(FAXITEM_FIELDS):
+        text = texts[n]
+        try:
+            value = _field_value(spec.xsd, text)
+        except ValueError:
+            assert text is not None
+            if spec.name in REQUIRED_FIELDS:
+                raise ProtocolError(f"{label}: {spec.name} is not {_KIND[spec.xsd]}") from None
+            value = None
+            unreadable.append((spec.name, _unreadable_text(text)))
+        if value is None and spec.name in REQUIRED_FIELDS:
+            raise ProtocolError(f"{label}: {spec.name} is missing")
+        values.append(value)
+    return tuple(values), tuple(unreadable)
 
 
-def parse_fax_item(el: etree._Element, position: int) -> FaxItemEx:
-    """A `FaxItemEx` element -> `FaxItemEx`, typed per `FAXITEM_FIELDS`."""
-    return FaxItemEx(*_item_values(el, position))  # type: ignore[arg-type]
+def parse_fax_item(el: etree._Element, position: int) -> tuple[FaxItemEx, tuple[tuple[str, str], ...]]:
+    """A `FaxItemEx` element -> `FaxItemEx`, typed per `FAXITEM_FIELDS`, and the (name, raw text) of
+    the fields that were there but unreadable (those are None in the item)."""
+    values, unreadable = _item_values(el, position)
+    return FaxItemEx(*values), unreadable  # type: ignore[arg-type]
 
 
-def job_from_item(account: str, item: FaxItemEx) -> FaxJob:
+def job_from_item(account: str, item: FaxItemEx, unreadable: tuple[tuple[str, str], ...] = ()) -> FaxJob:
     status = item.Status
     assert status is not None  # parse_fax_item requires it
     return FaxJob(
         account, "interfax", str(item.TransactionID), item,
         interfax_state(status, item.TrialsPerformed), status, interfax_status_text(status),
+        unreadable=unreadable,
     )
 
 
@@ -312,27 +344,52 @@ def _optional_int(parent: etree._Element, name: str) -> int | None:
 
 @dataclass(slots=True)
 class FaxStatusExAnswer:
-    """What one successful FaxStatusEx response says, typed."""
+    """What one successful FaxStatusEx response says, typed. `items` counts the FaxItemEx elements
+    (a page is full when it reaches MaxItems, even if some items could not be read); `warnings`
+    says, one line each, which items were left out and why."""
 
     jobs: list[FaxJob]
     total_count: int
     list_size: int
+    items: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 def read_faxstatusex(response: etree._Element, account: str) -> FaxStatusExAnswer:
-    """The `FaxStatusExResponse` element -> typed jobs; a ResultCode other than 0 raises its error."""
+    """The `FaxStatusExResponse` element -> typed jobs; a ResultCode other than 0 raises its error.
+
+    One bad item costs that item: a field that cannot be read is absent from its job (and kept raw
+    in `FaxJob.unreadable`), an item without a readable TransactionID or Status is left out and
+    named in `warnings`; the rest of the page stands."""
     code = _required_int(response, "ResultCode")
     if code != 0:
         raise result_code_error(code, account)
     result = child(response, INTERFAX_NS, "FaxStatusExResult")
     items = children(result, INTERFAX_NS, "FaxItemEx") if result is not None else []
-    jobs = [job_from_item(account, parse_fax_item(el, n)) for n, el in enumerate(items, 1)]
+    jobs: list[FaxJob] = []
+    left_out: list[str] = []
+    for n, el in enumerate(items, 1):
+        if is_nil(el):
+            left_out.append(f"FaxItemEx #{n} is nil")
+            continue
+        try:
+            item, unreadable = parse_fax_item(el, n)
+        except ProtocolError as exc:
+            left_out.append(str(exc))
+            continue
+        jobs.append(job_from_item(account, item, unreadable))
+    warnings: tuple[str, ...] = ()
+    if left_out:
+        more = f" (and {len(left_out) - 1} more)" if len(left_out) > 1 else ""
+        warnings = (f"{len(left_out)} of {len(items)} items on a page left out: {left_out[0]}{more}",)
     total = _optional_int(response, "TotalCount")
     size = _optional_int(response, "ListSize")
     return FaxStatusExAnswer(
         jobs=jobs,
         total_count=total if total is not None else len(jobs),
         list_size=size if size is not None else len(jobs),
+        items=len(items),
+        warnings=warnings,
     )
 
 
@@ -435,6 +492,8 @@ class InterFaxClient:
             list_size=parsed.list_size,
             latency_ms=answer.elapsed_ms,
             polled_at=polled_at,
+            items=parsed.items,
+            warnings=parsed.warnings,
         )
 
     async def recent(self, depth: int = 1, max_items: int = INTERFAX_MAX_ITEMS) -> PollResult:
@@ -458,7 +517,7 @@ class InterFaxClient:
                 total_count = page.total_count
             for job in page.jobs:
                 by_id.setdefault(job.job_id, job)
-            if len(page.jobs) < page_size:
+            if page.items < page_size or not page.jobs:
                 break
             lowest = min(_transaction_id(job) for job in page.jobs)
             if lowest >= last_id:

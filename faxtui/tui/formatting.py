@@ -271,6 +271,10 @@ def field_value(job: FaxJob, spec: FieldSpec, value: FieldValue, zone: tzinfo | 
     """One FaxItemEx field as the detail pane shows it: units, status text, zone, inert strings."""
     if job.service == "concord" and spec.name not in CONCORD_MAPPED:
         return Text(NOT_REPORTED, style="dim italic")
+    if value is None and job.unreadable:
+        raw = dict(job.unreadable).get(spec.name)
+        if raw is not None:
+            return Text(f"not readable: {clean(raw, 60)}", style="italic")
     if spec.name == "PostponeTime" and value is None:
         return Text(NOT_POSTPONED, style="dim")
     if value is None:
