@@ -10,6 +10,9 @@ faxtui processes on one data directory take their calls from the same window, ea
 being one database transaction. The ledger needs a clock every process agrees on, so a budget with
 a ledger runs on wall time (`time.time`) rather than a monotonic clock. If the ledger cannot be
 used (a read-only or full disk), the budget says so once in the log and counts in memory.
+
+Time comes from `clock` and waits go through `sleep` (default `asyncio.sleep`), so a test can run a
+budget on a fake clock: a waiting `acquire` only ever sleeps through `sleep`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,8 @@ RECHECK_SECONDS = 1.0
 """A waiting `acquire` looks again at least this often (another process, or a clock change)."""
 
 LedgerKey = tuple[str, str, str]
+Sleep = Callable[[float], Awaitable[None]]
+"""How a budget (and the poller) waits: `asyncio.sleep`, or a fake clock's sleep in tests."""
 
 
 class CallLedger(Protocol):
@@ -50,6 +55,7 @@ class CallBudget:
         clock: Callable[[], float] = time.monotonic,
         ledger: CallLedger | None = None,
         key: LedgerKey | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("a budget needs a positive limit and window")
@@ -58,6 +64,7 @@ class CallBudget:
         self.limit = limit
         self.window = window
         self._clock = clock
+        self._sleep = sleep
         self._ledger = ledger
         self._key = key
         self._calls: deque[float] = deque()
@@ -130,7 +137,7 @@ class CallBudget:
                 delay = self._take(self._clock())
                 if delay <= 0:
                     return
-                await asyncio.sleep(min(delay, RECHECK_SECONDS))
+                await self._sleep(min(delay, RECHECK_SECONDS))
 
     def charge(self, calls: int) -> None:
         """Count `calls` that were made without asking first (a client that had to retry or split)."""

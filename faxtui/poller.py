@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from faxtui.budget import MAX_HOLD, CallBudget
+from faxtui.budget import MAX_HOLD, CallBudget, Sleep
 from faxtui.codes import (
     INTERFAX_ALL_TRANSACTIONS,
     INTERFAX_MAX_ITEMS,
@@ -36,7 +36,7 @@ from faxtui.errors import AuthError, ProviderError, RateLimited, ServiceError, T
 from faxtui.events import AccountUpdated, JobsUpdated, PollerEvent, StateChange, WatchChanged
 from faxtui.ids import validate_lookup_id
 from faxtui.model import AccountStatus, FaxJob, Health, JobState
-from faxtui.providers.concord import ConcordClient, OAuthTokenProvider
+from faxtui.providers.concord import DEFAULT_OAUTH_SCOPE, ConcordClient, OAuthTokenProvider
 from faxtui.providers.http import Redactor, insecure_endpoint_problem, make_redactor
 from faxtui.providers.interfax import InterFaxClient
 from faxtui.store import Store, StoreError, Transition, WatchEntry
@@ -102,14 +102,14 @@ async def make_client_with_secrets(acc: AccountConfig, http: httpx.AsyncClient) 
     if acc.user_id is None:
         raise ConfigError(f"account {acc.name!r}: user_id is required")
     common = {"soap_version": acc.soap_version, "http": http, "timeout": acc.timeout_seconds,
-              "batch_size": acc.batch_size}
+              "batch_size": acc.batch_size, "content_type": acc.content_type}
     if acc.token is not None:
         return ConcordClient(acc.name, acc.endpoint, acc.user_id, token=await secret(acc.token, "token"),
                              **common), secrets  # type: ignore[arg-type]
     if acc.client_secret is not None and acc.token_url and acc.client_id:
         provider = OAuthTokenProvider(
             acc.token_url, acc.client_id, await secret(acc.client_secret, "client_secret"), http=http,
-            timeout=acc.timeout_seconds,
+            timeout=acc.timeout_seconds, scope=acc.oauth_scope or DEFAULT_OAUTH_SCOPE,
         )
         return ConcordClient(acc.name, acc.endpoint, acc.user_id, token_provider=provider,
                              **common), secrets  # type: ignore[arg-type]
@@ -140,6 +140,15 @@ def _health_for(error: Exception) -> Health:
     if isinstance(error, TransportError):
         return Health.UNREACHABLE
     return Health.ERROR
+
+
+@dataclass(slots=True)
+class _Polled:
+    """One poll step's result: the jobs read, the calls it made, what it left out (one line each)."""
+
+    jobs: list[FaxJob]
+    calls: int
+    warnings: list[str]
 
 
 @dataclass(slots=True)
@@ -176,9 +185,12 @@ class Poller:
         jitter: Callable[[], float] = random.random,
         wall: Callable[[], float] = time.time,
         clock_speed: float = 1.0,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         """`now` stamps what the user sees, `monotonic` schedules polls, `wall` times the rate
         budgets (it must agree between processes: the budgets are shared through the store).
+        Every wait (between polls, for a rate window, while running) goes through `sleep`, so with
+        `monotonic`, `wall` and `now` a test can run the whole poller on a fake clock.
         `clock_speed` > 1 shrinks the rate windows for a simulator running faster than real time
         (the soak benchmark); it is 1 for real services."""
         if not clock_speed > 0:
@@ -190,6 +202,7 @@ class Poller:
         self._monotonic = monotonic
         self._jitter = jitter
         self._wall = wall
+        self._sleep = sleep
         self._clock_speed = clock_speed
         self._shared_http = http
         # Without a given client, each account gets its own connection pool (httpcore scans the whole
@@ -227,7 +240,8 @@ class Poller:
             else:
                 limit, window = CONCORD_CALLS_PER_MINUTE, 60.0
             self._budgets[key] = CallBudget(
-                limit, window / self._clock_speed, clock=self._wall, ledger=self.store, key=key
+                limit, window / self._clock_speed, clock=self._wall, ledger=self.store, key=key,
+                sleep=self._sleep,
             )
         return self._budgets[key]
 
@@ -247,7 +261,7 @@ class Poller:
         share = max(1, budget.limit - pages)
         current = self._lookup_budgets.get(id(budget))
         if current is None or current.limit != share:
-            current = CallBudget(share, budget.window, clock=self._wall)
+            current = CallBudget(share, budget.window, clock=self._wall, sleep=self._sleep)
             self._lookup_budgets[id(budget)] = current
         return current
 
@@ -375,7 +389,7 @@ class Poller:
             loop.task = asyncio.create_task(self._run_account(loop), name=f"poll {loop.config.name}")
         try:
             while True:
-                await asyncio.sleep(3600)
+                await self._sleep(3600)
         finally:
             self._running = False
             tasks = [loop.task for loop in self._loops.values() if loop.task is not None]
@@ -414,9 +428,7 @@ class Poller:
             await self._resume.wait()
             delay = loop.next_due - self._monotonic()
             if delay > 0:
-                loop.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(loop.wake.wait(), timeout=delay)
+                await self._sleep_or_wake(loop, delay)
                 continue
             try:
                 await self._poll(loop)
@@ -424,6 +436,17 @@ class Poller:
                 raise
             except Exception as exc:
                 self._survive(loop, exc)
+
+    async def _sleep_or_wake(self, loop: _AccountLoop, delay: float) -> None:
+        """Wait `delay` seconds (through `sleep`), or less if `refresh` wakes the loop."""
+        loop.wake.clear()
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        woken = asyncio.ensure_future(loop.wake.wait())
+        try:
+            await asyncio.wait((sleeper, woken), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            woken.cancel()
 
     def _survive(self, loop: _AccountLoop, exc: Exception) -> None:
         """Something outside the call failed (the store, an event handler): record it and back off."""
@@ -460,9 +483,9 @@ class Poller:
                 http = self._http_for(loop.config.name)
                 loop.client, loop.secrets = await make_client_with_secrets(loop.config, http)
             if isinstance(loop.client, InterFaxClient):
-                jobs, calls = await self._poll_interfax(loop, loop.client)
+                polled = await self._poll_interfax(loop, loop.client)
             else:
-                jobs, calls = await self._poll_concord(loop, loop.client)
+                polled = await self._poll_concord(loop, loop.client)
         except (ProviderError, ConfigError) as exc:
             self._failed(loop, exc)
             return
@@ -471,27 +494,51 @@ class Poller:
         except Exception as exc:  # a bug must show, not kill the loop
             self._failed(loop, ProviderError(f"unexpected {type(exc).__name__}: {exc}"))
             return
-        if calls == 0:
+        if polled.calls == 0:
             status.health = Health.IDLE if not self.paused else status.health
             status.last_error = None
+            status.warning = None
             self._schedule(loop, ok=True)
             self._emit(AccountUpdated(status, self._now()))
             return
-        self._succeeded(loop, jobs, calls, (self._monotonic() - started) * 1000 / max(1, calls))
+        latency_ms = (self._monotonic() - started) * 1000 / max(1, polled.calls)
+        self._succeeded(loop, polled, latency_ms)
 
-    async def _poll_interfax(self, loop: _AccountLoop, client: InterFaxClient) -> tuple[list[FaxJob], int]:
+    async def _poll_interfax(self, loop: _AccountLoop, client: InterFaxClient) -> _Polled:
         jobs: dict[str, FaxJob] = {}
+        warnings: list[str] = []
         calls = 0
         last_id = INTERFAX_ALL_TRANSACTIONS
+        listed = 0
+        total: int | None = None
+        listed_all = False
         for _ in range(max(1, loop.config.page_depth)):
             await loop.budget.acquire()
             calls += 1
             page = await client.status_page(last_id, INTERFAX_MAX_ITEMS)
             for job in page.jobs:
                 jobs[job.job_id] = job
-            if len(page.jobs) < INTERFAX_MAX_ITEMS or not page.jobs:
+            warnings.extend(page.warnings)
+            listed += max(page.items, len(page.jobs))
+            # The first page's count: a fax sent while paging is in a later count, not in any page.
+            total = page.total_count if total is None else total
+            if max(page.items, len(page.jobs)) < INTERFAX_MAX_ITEMS:
+                listed_all = True  # the short page is the last: everything below the start is listed
                 break
-            last_id = min(int(j.job_id) for j in page.jobs)
+            if not page.jobs:
+                break  # a full page of unreadable items: nothing to page on
+            lowest = min(int(j.job_id) for j in page.jobs)
+            if lowest >= last_id:
+                # The page did not move below the id asked for: the server ignores LastTransactionID
+                # and would answer the same page again. Stop rather than spend the budget on repeats.
+                log.debug("account %s: page below %d began at %d; paging stopped", loop.config.name,
+                          last_id, lowest)
+                warnings.append(f"paging stopped: the page below id {last_id} began at {lowest}")
+                break
+            last_id = lowest
+        if listed_all and total is not None and total > listed:
+            warnings.append(f"InterFax counts {total} faxes for this user, its pages listed {listed}: "
+                            f"{total - listed} cannot be shown")
         # Jobs that fell off the pages, one call each, only while the look-up share of the budget has
         # room: watched ids first, then jobs last seen in progress (else they would show as sending
         # for ever); within each, the one asked about longest ago (or never) first, so none starves.
@@ -534,9 +581,9 @@ class Poller:
                 elif not is_watched:
                     done.add(tid)  # gone from the service: stop asking
             loop.confirmed_final |= done
-        return list(jobs.values()), calls
+        return _Polled(list(jobs.values()), calls, warnings)
 
-    async def _poll_concord(self, loop: _AccountLoop, client: ConcordClient) -> tuple[list[FaxJob], int]:
+    async def _poll_concord(self, loop: _AccountLoop, client: ConcordClient) -> _Polled:
         name = loop.config.name
         ids: list[str] = []
         for lookup in self._watched_ids(name):
@@ -544,8 +591,8 @@ class Poller:
                 continue
             ids.append(lookup)
         if not ids:
-            return [], 0
-        batches = -(-len(ids) // max(1, loop.config.batch_size))
+            return _Polled([], 0, [])
+        batches = len(client.plan_batches(ids))
         for _ in range(batches):
             await loop.budget.acquire()
         result = await client.status(ids)
@@ -563,9 +610,10 @@ class Poller:
                 and previous.state == job.state
             ):
                 loop.confirmed_final.add(job.job_id)
-        return jobs, result.calls
+        return _Polled(jobs, result.calls, list(result.warnings))
 
-    def _succeeded(self, loop: _AccountLoop, jobs: Sequence[FaxJob], calls: int, latency_ms: float) -> None:
+    def _succeeded(self, loop: _AccountLoop, polled: _Polled, latency_ms: float) -> None:
+        jobs, calls = polled.jobs, polled.calls
         status = loop.status
         now = self._now()
         recovered = status.consecutive_failures > 0
@@ -592,6 +640,9 @@ class Poller:
         status.last_good_poll = now
         status.latency_ms = latency_ms
         status.last_error = None
+        # What the answers left out or reported without failing: one line, redacted, shown as the
+        # account's warning until a poll without one.
+        status.warning = loop.redactor()(one_line("; ".join(dict.fromkeys(polled.warnings)))) or None
         status.consecutive_failures = 0
         status.calls_made += calls
         if new_jobs or not status.jobs:  # jobs are only added here: no new one, the same count
@@ -651,6 +702,7 @@ class Poller:
         status.consecutive_failures += 1
         status.health = _health_for(error)
         status.last_error = loop.redactor()(one_line(str(error)))
+        status.warning = None  # the error says more; the next good poll says what still holds
         min_delay = 0.0
         if isinstance(error, RateLimited):
             # The server counts differently from us: treat its window as full until it ends.

@@ -6,6 +6,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from fakeclock import FakeClock
 from loopback import LoopbackServer
 
 
@@ -22,3 +23,10 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A clock that moves only when the test moves it (see tests/fakeclock.py): give the poller
+    `**fake_clock.poller_args()` and its scheduling, rate budgets and waits all run on it."""
+    return FakeClock()

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fakeclock import FakeClock as StepClock
 
 from faxtui import poller as poller_module
 from faxtui.config import AccountConfig, Config, SecretRef, UIConfig, save_config
@@ -207,33 +208,36 @@ def test_a_damaged_database_is_rebuilt_with_a_one_line_notice_keeping_the_watch_
 
 
 async def test_the_screen_keeps_updating_when_the_state_cannot_be_saved(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, fake_clock: StepClock, tmp_path: Path
 ) -> None:
     config = Config(path=tmp_path / "config.toml", ui=UIConfig(), accounts=(
         AccountConfig(name="cc", service="concord", endpoint=sim.concord_url, poll_seconds=0.05,
                       user_id=CONCORD_USER, token=SecretRef(value="demo-token")),
     ))
     events: list[PollerEvent] = []
+    clock = fake_clock  # the poller's time: the simulator's stands still
     store = Store.open(tmp_path / "data")
-    poller = Poller(config, store, emit=events.append)
+    poller = Poller(config, store, emit=events.append, **clock.poller_args())
     for job_id in sim.world.concord_job_ids(CONCORD_USER)[:4]:
         poller.add_watch("cc", job_id)
+
+    def updates(since: int = 0) -> int:
+        return sum(isinstance(e, JobsUpdated) for e in events[since:])
+
     task = asyncio.create_task(poller.run())
     try:
-        while not any(isinstance(e, JobsUpdated) for e in events):
-            await asyncio.sleep(0.01)
+        await clock.settle()
+        assert updates() == 1  # the first poll, at once
         store.close()  # from here on every write fails, as with a full disk or a vanished directory
         seen = len(events)
-        for _ in range(500):
-            if sum(isinstance(e, JobsUpdated) for e in events[seen:]) >= 3:
-                break
-            await asyncio.sleep(0.01)
+        await clock.advance(0.15)
+        assert updates(seen) == 3  # the next three polls, 0.05 s apart, each shown
+        assert not task.done()  # still running: nothing the store did ended it
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await poller.aclose()
-    assert sum(isinstance(e, JobsUpdated) for e in events[seen:]) >= 3
-    assert not task.cancelled() or task.done()
+    assert task.cancelled()  # it ended because it was told to, not of an error
     assert poller.statuses["cc"].health is Health.OK
     assert poller.store_error is not None and poller.store_error.startswith("state not saved: ")
     assert "\n" not in poller.store_error

@@ -3,27 +3,36 @@
 The simulator enforces the limit itself (a sliding 60 s window of its world's time, per username)
 and counts every call it had to refuse with -1011 (`stats.snapshot()["rate_limited"]`), so "zero
 refused" below is the service's own verdict, not the poller's opinion of itself.
+
+Time: in one process, the world, the poller's scheduling, its rate budgets and every wait it makes
+run on one `FakeClock` (tests/fakeclock.py), so a count of calls in a window is a count in the
+poller's own time and the same on any machine however loaded. The tests with two processes share
+the budget through the store on real wall time, and assert only what holds however slow they run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hostile_server import SkewClock
+from fakeclock import FakeClock
 
+from faxtui import cli
+from faxtui import poller as poller_module
+from faxtui.budget import RECHECK_SECONDS, CallBudget
 from faxtui.config import AccountConfig, Config, SecretRef, UIConfig, save_config
 from faxtui.model import Health
-from faxtui.poller import INTERFAX_WINDOW, Poller, budget_for_test
-from faxtui.sim import FakeClock, SimOptions, SimServer, World
+from faxtui.poller import INTERFAX_WINDOW, Poller
+from faxtui.sim import FakeClock as FrozenClock
+from faxtui.sim import SimOptions, SimServer, World
 from faxtui.store import Store
 
 START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -44,39 +53,70 @@ def refused(sim: SimServer) -> int:
     return int(sim.stats.snapshot()["rate_limited"])
 
 
-@pytest.fixture
-def clock() -> SkewClock:
-    return SkewClock(START)
+def call_times(sim: SimServer, clock: FakeClock) -> list[float]:
+    """The clock's elapsed time at each InterFax request the simulator receives, from now on."""
+    times: list[float] = []
+    count = sim.stats.request
+
+    def request(service: str, account: str | None, operation: str) -> None:
+        if service == "interfax":
+            times.append(clock.elapsed)  # the clock stands still while a woken poller calls
+        count(service, account, operation)
+
+    sim.stats.request = request  # type: ignore[method-assign]
+    return times
 
 
 @pytest.fixture
-def sim(clock: SkewClock) -> Iterator[SimServer]:
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def sim(clock: FakeClock) -> Iterator[SimServer]:
     world = World(SimOptions(seed=11), clock)
     world.add_interfax_account("big", "big-pass", jobs=250)
     with SimServer(world=world) as server:
         yield server
 
 
-def skewed(config: Config, store: Store, clock: SkewClock) -> Poller:
-    """A poller whose timestamps, scheduling and rate budgets all run on `clock`."""
-    return Poller(config, store, now=clock.now, monotonic=clock.mono, wall=clock.wall)
+def on_clock(config: Config, store: Store, clock: FakeClock) -> Poller:
+    """A poller whose timestamps, scheduling, rate budgets and waits all run on `clock`."""
+    return Poller(config, store, **clock.poller_args())
+
+
+async def test_a_full_budget_waits_through_its_sleep_until_the_window_frees(clock: FakeClock) -> None:
+    budget = CallBudget(2, 10.0, clock=clock.monotonic, sleep=clock.sleep)
+    await clock.run(budget.acquire(), within=0)
+    await clock.advance(3)
+    await clock.run(budget.acquire(), within=0)
+    assert clock.sleeps == []  # room in the window: no waiting at all
+    waiting = asyncio.create_task(budget.acquire())
+    await clock.advance(7 - 0.01)
+    assert not waiting.done() and budget.spent == 2
+    await clock.advance(0.02)  # the first call, made at 0, leaves the window at 10
+    assert waiting.done() and budget.spent == 3
+    # It looked again at least every RECHECK_SECONDS (another process may have freed a slot).
+    assert clock.sleeps and all(0 < s <= RECHECK_SECONDS for s in clock.sleeps)
+    assert sum(clock.sleeps) == pytest.approx(7.0, abs=1e-3)
+    assert budget.wait_time() == pytest.approx(3.0 - 0.01, abs=1e-3)  # the next frees at 13
 
 
 async def test_watched_ids_off_the_first_page_are_looked_up_only_within_the_budget(
-    sim: SimServer, clock: SkewClock, tmp_path: Path
+    sim: SimServer, clock: FakeClock, tmp_path: Path
 ) -> None:
     ids = sorted(sim.world.interfax_transaction_ids("big"))
     old = [str(i) for i in ids[:40]]  # far below the newest 100
     with Store.open(tmp_path / "data") as store:
         account = interfax(sim, "big", "big", "big-pass", poll=20)
-        poller = skewed(config_of(tmp_path, account), store, clock)
+        poller = on_clock(config_of(tmp_path, account), store, clock)
         for tid in old:
             poller.add_watch("big", tid)
         for _ in range(40):  # 40 polls, 20 s apart (the default interval): about 13 minutes
             # Look-ups never hold up the page everyone sees: no poll waits for the window.
-            await asyncio.wait_for(poller.poll_once(), timeout=5)
+            await clock.run(poller.poll_once(), within=0)
             assert poller.statuses["big"].health is Health.OK
-            clock.advance(20)
+            await clock.advance(20)
         found = {w.lookup_id for w in poller.watch_list() if poller.watched_job(w) is not None}
         await poller.aclose()
     calls = sim.stats.requests("interfax", "big")
@@ -87,72 +127,94 @@ async def test_watched_ids_off_the_first_page_are_looked_up_only_within_the_budg
 
 
 async def test_a_restarted_poller_knows_the_calls_of_the_previous_one(
-    sim: SimServer, clock: SkewClock, tmp_path: Path
+    sim: SimServer, clock: FakeClock, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
     config = config_of(tmp_path, interfax(sim))
-    for _ in range(6):  # six short-lived processes in a row, each polling once
+    for _ in range(6):  # six short-lived processes in a row, one a second, each polling once
         with Store.open(data) as store:
-            poller = skewed(config, store, clock)
-            await poller.poll_once()
+            poller = on_clock(config, store, clock)
+            await clock.run(poller.poll_once(), within=0)
             await poller.aclose()
-        clock.advance(1)
+        await clock.advance(1)
     assert sim.stats.requests("interfax", "demo") == 6
 
-    with Store.open(data) as store:
-        poller = skewed(config, store, clock)
+    with Store.open(data) as store:  # at +6 s: the first call leaves the window at +61 s
+        poller = on_clock(config, store, clock)
         budget = poller.budget_for(config.accounts[0])
         assert budget.available() == 0
-        assert INTERFAX_WINDOW - 10 < budget.wait_time() <= INTERFAX_WINDOW
+        assert budget.wait_time() == pytest.approx(INTERFAX_WINDOW - 6)
         task = asyncio.create_task(poller.poll_once())
-        await asyncio.sleep(0.3)
+        await clock.advance(INTERFAX_WINDOW - 6 - 0.01)
         assert not task.done()  # waiting for the window, not calling
         assert sim.stats.requests("interfax", "demo") == 6
-        clock.advance(INTERFAX_WINDOW)
-        await asyncio.wait_for(task, timeout=5)
+        await clock.advance(0.02)
+        assert task.done()
+        await task
         await poller.aclose()
-    assert poller.statuses["ifx"].health is Health.OK
+    status = poller.statuses["ifx"]
+    assert status.health is Health.OK
+    assert status.last_good_poll is not None
+    assert status.last_good_poll - START == pytest.approx(timedelta(seconds=INTERFAX_WINDOW), abs=1e-3)
     assert sim.stats.requests("interfax", "demo") == 7
     assert refused(sim) == 0
 
 
 async def test_two_accounts_of_one_user_and_refresh_spam_share_one_window(
-    sim: SimServer, clock: SkewClock, tmp_path: Path
+    sim: SimServer, clock: FakeClock, tmp_path: Path
 ) -> None:
+    times = call_times(sim, clock)
     config = config_of(tmp_path, interfax(sim, "one", poll=0.05), interfax(sim, "two", poll=0.05))
     with Store.open(tmp_path / "data") as store:
-        poller = skewed(config, store, clock)
+        poller = on_clock(config, store, clock)
         task = asyncio.create_task(poller.run())
         try:
-            for _ in range(30):
+            for _ in range(30):  # 0.6 s of refresh spam on top of polling every 0.05 s
                 poller.refresh()
-                await asyncio.sleep(0.02)
+                await clock.advance(0.02)
+            assert len(times) == 6
+            for _ in range(600):  # five more minutes of it
+                poller.refresh()
+                await clock.advance(0.5)
+            assert not task.done()
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             await poller.aclose()
-    assert sim.stats.requests("interfax", "demo") == 6
+    assert task.cancelled()
+    # No 61 s window ever holds 7 calls; and as demand never stops, a new burst of 6 begins the
+    # moment the first call of the last one leaves the window (the budget is not left unused).
+    for earlier, later in zip(times, times[6:], strict=False):
+        assert later - earlier >= INTERFAX_WINDOW - 1e-3
+    assert times[::6] == pytest.approx([0, 61, 122, 183, 244], abs=1e-3)
+    assert len(times) == 6 * 5  # the 300.6 s hold those five windows' calls and no more
+    assert sum(s.calls_made for s in poller.statuses.values()) == len(times)
     assert refused(sim) == 0
 
 
 async def test_minus_1011_holds_until_the_window_ends_even_across_a_restart(
-    sim: SimServer, clock: SkewClock, tmp_path: Path
+    sim: SimServer, clock: FakeClock, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
     config = config_of(tmp_path, interfax(sim))
     sim.faults.add("interfax@demo:result=-1011:n=1")
     with Store.open(data) as store:
-        poller = skewed(config, store, clock)
-        await poller.poll_once()
+        poller = on_clock(config, store, clock)
+        await clock.run(poller.poll_once(), within=0)
         status = poller.statuses["ifx"]
         assert status.health is Health.RATE_LIMITED and status.retry_at is not None
-        assert (status.retry_at - clock.now()).total_seconds() >= INTERFAX_WINDOW - 1
+        assert (status.retry_at - clock.now()).total_seconds() == pytest.approx(INTERFAX_WINDOW)
         await poller.aclose()
+    await clock.advance(5)
     with Store.open(data) as store:  # a restart does not forget that the service said "slow down"
-        again = skewed(config, store, clock)
-        assert again.budget_for(config.accounts[0]).wait_time() >= INTERFAX_WINDOW - 1
-        clock.advance(INTERFAX_WINDOW)
-        await again.poll_once()
+        again = on_clock(config, store, clock)
+        budget = again.budget_for(config.accounts[0])
+        assert budget.wait_time() == pytest.approx(INTERFAX_WINDOW - 5)
+        task = asyncio.create_task(again.poll_once())
+        await clock.advance(INTERFAX_WINDOW - 5 - 0.01)
+        assert not task.done() and sim.stats.requests("interfax", "demo") == 1
+        await clock.advance(0.02)
+        await task
         await again.aclose()
     assert again.statuses["ifx"].health is Health.OK
     assert sim.stats.requests("interfax", "demo") == 2
@@ -170,15 +232,28 @@ from faxtui.store import Store
 async def main() -> None:
     config = load_config(Path(sys.argv[1]))
     go = Path(sys.argv[2])
+    give_up = time.monotonic() + 50  # a hang guard only: the loops below end on what happened
     while not go.exists():
+        assert time.monotonic() < give_up, "never told to go"
         await asyncio.sleep(0.005)
     with Store.open() as store:
         poller = Poller(config, store)
+        budget = poller.budget_for(config.accounts[0])  # both accounts' (one user), both processes'
         task = asyncio.create_task(poller.run())
-        end = time.monotonic() + float(sys.argv[3])
-        while time.monotonic() < end:
+
+        def settled() -> bool:  # this process's calls are all answered (none half-way)
+            return sum(s.calls_made for s in poller.statuses.values()) == budget.spent
+
+        # Refresh spam until the shared window is full and every call this process took is done,
+        # then some more: nothing more may be called, however slowly the machine got here.
+        while not (budget.available() == 0 and settled()):
+            assert time.monotonic() < give_up, "the window never filled"
             poller.refresh()
             await asyncio.sleep(0.02)
+        for _ in range(10):
+            poller.refresh()
+            await asyncio.sleep(0.02)
+        assert settled()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await poller.aclose()
@@ -189,7 +264,7 @@ asyncio.run(main())
 
 
 def test_two_processes_on_one_data_dir_share_the_budget_and_the_database(tmp_path: Path) -> None:
-    world = World(SimOptions(seed=12), FakeClock(START))  # frozen: every call falls in one window
+    world = World(SimOptions(seed=12), FrozenClock(START))  # frozen: every call falls in one window
     with SimServer(world=world) as sim:
         config = config_of(tmp_path, interfax(sim, "a"), interfax(sim, "b"))  # refresh spam, below
         save_config(config)
@@ -198,11 +273,10 @@ def test_two_processes_on_one_data_dir_share_the_budget_and_the_database(tmp_pat
         go = tmp_path / "go"
         env = {**os.environ, "FAXTUI_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
         procs = [
-            subprocess.Popen([sys.executable, str(script), str(config.path), str(go), "2.0"], env=env,
+            subprocess.Popen([sys.executable, str(script), str(config.path), str(go)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(2)
         ]
-        time.sleep(0.05)
         go.touch()
         made = []
         for proc in procs:
@@ -241,20 +315,20 @@ def test_accounts_test_takes_its_call_from_the_shared_budget(sim: SimServer, tmp
 
 
 async def test_jobs_that_fell_off_the_page_in_progress_are_followed_up_within_the_budget(
-    clock: SkewClock, tmp_path: Path
+    clock: FakeClock, tmp_path: Path
 ) -> None:
     world = World(SimOptions(seed=13, arrival_mean_seconds=30), clock)
     world.add_interfax_account("busy", "busy-pass", jobs=150)
     with SimServer(world=world) as sim, Store.open(tmp_path / "data") as store:
         account = interfax(sim, "busy", "busy", "busy-pass", poll=20)
-        poller = skewed(config_of(tmp_path, account), store, clock)
-        await poller.poll_once()
+        poller = on_clock(config_of(tmp_path, account), store, clock)
+        await clock.run(poller.poll_once(), within=0)
         in_progress = {k[1] for k, job in poller.jobs.items() if job.state.is_active}
         assert in_progress
-        clock.advance(3 * 3600)  # ~360 newer faxes push all of them off the first page
+        await clock.advance(3 * 3600)  # ~360 newer faxes push all of them off the first page
         for _ in range(60):  # 20 minutes of polling at the default interval
-            await asyncio.wait_for(poller.poll_once(), timeout=5)
-            clock.advance(20)
+            await clock.run(poller.poll_once(), within=0)  # look-ups never make a page wait
+            await clock.advance(20)
         await poller.aclose()
         truth = {str(job.transaction_id): job.state_of(job.index_at(clock.now().timestamp()))
                  for job, _ in world.interfax_jobs("busy")}
@@ -264,17 +338,27 @@ async def test_jobs_that_fell_off_the_page_in_progress_are_followed_up_within_th
     assert {tid: state for tid, state in shown.items() if state != truth[tid]} == {}
 
 
-def test_status_says_when_it_waits_for_a_window_another_run_filled(sim: SimServer, tmp_path: Path) -> None:
+def test_status_says_when_it_waits_for_a_window_another_run_filled(
+    sim: SimServer, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`faxtui status` itself, in this process (`cli.main`), with its poller on the fake clock: the
+    wait it announces is the one the earlier run left, to the second, on a machine of any speed.
+    (`faxtui status` as a process of its own, reading a window another process filled, is the
+    `accounts test` test above.)"""
     config = config_of(tmp_path, interfax(sim))
     save_config(config)
     data = tmp_path / "data"
-    with Store.open(data) as store:  # as if the service had just said -1011 with a 2 s hold
-        budget = budget_for_test(config.accounts[0], store)
-        assert budget is not None
-        budget.exhaust(2.0)
-    env = {**os.environ, "FAXTUI_CONFIG": str(config.path), "FAXTUI_DATA_DIR": str(data), "NO_COLOR": "1"}
-    result = subprocess.run([sys.executable, "-m", "faxtui", "status"], env=env, capture_output=True,
-                            text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.startswith("faxtui: ifx: waiting 2 s for the service's rate limit")
+    with Store.open(data) as store:  # an earlier run, told -1011 with a 30 s hold
+        on_clock(config, store, clock).budget_for(config.accounts[0]).exhaust(30.0)
+    monkeypatch.setenv("FAXTUI_CONFIG", str(config.path))
+    monkeypatch.setenv("FAXTUI_DATA_DIR", str(data))
+    monkeypatch.setenv("NO_COLOR", "1")
+    # `faxtui status` runs alone inside `asyncio.run`: its waits move the clock and return at once.
+    args = {**clock.poller_args(), "sleep": clock.instant_sleep}
+    monkeypatch.setattr(poller_module, "Poller", functools.partial(Poller, **args))
+    assert cli.main(["status"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("faxtui: ifx: waiting 30 s for the service's rate limit"), err
     assert sim.stats.requests("interfax", "demo") == 1
+    assert clock.elapsed == pytest.approx(30.0, abs=1e-3)  # it called when the hold ended, not later
