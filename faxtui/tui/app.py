@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -39,7 +40,7 @@ from faxtui.tui.screens.help import HelpScreen
 from faxtui.tui.screens.main import MainScreen
 from faxtui.tui.screens.welcome import WelcomeScreen
 from faxtui.tui.widgets.job_table import COLUMN_LABEL, COLUMNS
-from faxtui.tui.wire import PLAIN_OUTPUT_ENV, compact_driver
+from faxtui.tui.wire import PLAIN_OUTPUT_ENV, compact_driver, terminal_driver
 
 if TYPE_CHECKING:
     from faxtui.tui.demo import DemoSession
@@ -55,7 +56,8 @@ def utc_now() -> datetime:
 
 
 class FaxApp(App[int]):
-    """The monitor. `now` drives every age shown (inject a fixed clock for snapshots);
+    """The monitor. `now` drives every age shown (inject a fixed clock for snapshots), `wall` times
+    the rate budgets (shared with every faxtui on the store, as `Poller`'s);
     `autostart=False` leaves polling to the caller (`await app.poller.poll_once()`)."""
 
     CSS_PATH = "faxtui.tcss"
@@ -66,6 +68,7 @@ class FaxApp(App[int]):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+l", "redraw", "Redraw the screen", show=False),
+        Binding("ctrl+z", "suspend_process", "Suspend (fg resumes)", show=False),
     ]
 
     def __init__(
@@ -74,6 +77,7 @@ class FaxApp(App[int]):
         store: Store,
         *,
         now: Callable[[], datetime] = utc_now,
+        wall: Callable[[], float] = time.time,
         autostart: bool = True,
         cursor_blink: bool = True,
         http: httpx.AsyncClient | None = None,
@@ -83,6 +87,7 @@ class FaxApp(App[int]):
         self.config = config
         self.store = store
         self.now = now
+        self.wall = wall
         self.autostart = autostart
         self.cursor_blink = cursor_blink
         self.demo = demo
@@ -99,9 +104,14 @@ class FaxApp(App[int]):
     def get_driver_class(self) -> type[Driver]:
         """The terminal driver, sending only the cells that changed (`faxtui.tui.wire`): a monitor
         left open over SSH costs a few kbit/s, not the width of every repainted line. Only Textual's
-        Linux driver (macOS too), and not with FAXTUI_PLAIN_OUTPUT=1."""
+        Linux driver (macOS too), and not with FAXTUI_PLAIN_OUTPUT=1. With either output, a terminal
+        that goes away (the SSH connection dropped, the tmux pane killed) ends the app
+        (`terminal_driver`)."""
         base = super().get_driver_class()
-        if base.__name__ != "LinuxDriver" or os.environ.get(PLAIN_OUTPUT_ENV, "") not in ("", "0"):
+        if base.__name__ != "LinuxDriver":
+            return base
+        base = terminal_driver(base)
+        if os.environ.get(PLAIN_OUTPUT_ENV, "") not in ("", "0"):
             return base
         return compact_driver(base, lambda: self.size if self._running else None)
 
@@ -113,7 +123,7 @@ class FaxApp(App[int]):
         self.screen.refresh()
 
     def _make_poller(self, config: Config, store: Store) -> Poller:
-        return Poller(config, store, emit=self._emit, now=self.now, http=self._http)
+        return Poller(config, store, emit=self._emit, now=self.now, wall=self.wall, http=self._http)
 
     # --- start and stop -----------------------------------------------------------------------
 
@@ -138,8 +148,16 @@ class FaxApp(App[int]):
         loop = asyncio.get_running_loop()
         for sig in HANGUP_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.exit)
+                loop.add_signal_handler(sig, self._hang_up)
                 self._signals.append(sig)
+
+    def _hang_up(self) -> None:
+        """SIGHUP or SIGTERM: exit, and tell the driver, so a terminal that takes no more output
+        (a stalled SSH link) cannot hold the exit up (`faxtui.tui.wire.terminal_driver`)."""
+        ending = getattr(self._driver, "ending", None)
+        if callable(ending):
+            ending()
+        self.exit()
 
     def show_monitor(self) -> None:
         self.main_screen = MainScreen()
@@ -294,7 +312,9 @@ class FaxApp(App[int]):
             main.reload_all()
 
     def test_account(self, acc: AccountConfig) -> Awaitable[tuple[bool, str]]:
-        return poller_test_account(acc, self._http)
+        """One test call, out of the same budget as polling (InterFax: 6 calls a minute per user,
+        shared with every faxtui on this store): a full window says when to try again."""
+        return poller_test_account(acc, self._http, budget=self.poller.budget_for(acc))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
