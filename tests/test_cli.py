@@ -74,8 +74,8 @@ def test_status_json_matches_the_contract(sim: SimServer, env: dict[str, str]) -
     accounts = {a["name"]: a for a in data["accounts"]}
     assert set(accounts) == {"ops-interfax", "ops-concord"}
     for acc in accounts.values():
-        assert set(acc) == {"name", "service", "ok", "error", "polled_at", "latency_ms", "jobs"}
-        assert acc["ok"] is True and acc["error"] is None
+        assert set(acc) == {"name", "service", "ok", "error", "warning", "polled_at", "latency_ms", "jobs"}
+        assert acc["ok"] is True and acc["error"] is None and acc["warning"] is None
         assert isinstance(acc["latency_ms"], float) and acc["jobs"] > 0
     assert accounts["ops-interfax"]["jobs"] == 40
     concord_ids = {j["id"] for j in data["jobs"] if j["account"] == "ops-concord"}
@@ -85,7 +85,13 @@ def test_status_json_matches_the_contract(sim: SimServer, env: dict[str, str]) -
     states = {"queued", "sending", "retrying", "delivered", "failed", "cancelled", "not_found", "unknown"}
     for job in data["jobs"]:
         assert set(job) == {"account", "service", "id", "state", "status_code", "status_text",
-                            "watched", "fields", "native"}
+                            "watched", "reference", "fields", "native"}
+        if job["account"] == "ops-interfax":
+            assert job["reference"] is None
+        elif job["id"] not in br_ids:  # found only through the reference: it says which
+            assert job["reference"] == f"JRI-{ref}"
+        else:
+            assert job["reference"] in (None, f"JRI-{ref}")
         assert job["state"] in states
         assert list(job["fields"]) == list(FAXITEM_NAMES)
         fields = job["fields"]
@@ -170,7 +176,7 @@ def test_accounts_list_and_test_never_show_secrets(sim: SimServer, env: dict[str
 def test_watch_validates_ids_per_service_and_persists(sim: SimServer, env: dict[str, str]) -> None:
     add_accounts(sim, env)
     bad = faxtui(env, "watch", "add", "--account", "ops-interfax", "br123")
-    assert bad.returncode == 2 and "digits" in bad.stderr
+    assert bad.returncode == 2 and "a whole number from 1 to 2,147,483,647" in bad.stderr
     bad = faxtui(env, "watch", "add", "--account", "ops-concord", "12345")
     assert bad.returncode == 2 and "JRI-" in bad.stderr
     ok = faxtui(env, "watch", "add", "--account", "ops-concord", "--label", "invoice", "JRI-INV-1", "br00ff")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -424,6 +425,24 @@ async def test_account_bar_names_each_failure_in_words(demo: Demo, fault: str, a
         assert bar[line + 1].strip().startswith("↳ ")  # the reason, on its own line
 
 
+async def test_account_bar_shows_what_a_good_poll_left_out(demo: Demo) -> None:
+    """A poll that succeeded but left an unreadable item out says so under the account, and the
+    item's neighbours are all shown; the next clean poll takes the warning away."""
+    app = demo.app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        demo.sim.world.set_options(interfax_bad_fields=["missing:TransactionID@0"])
+        await poll(app, pilot)
+        bar = [line for line in screen_text(app).splitlines()[:8] if line.strip()]
+        line = next(i for i, text in enumerate(bar) if text.split()[0] == "demo-interfax")
+        assert "✓" in bar[line] or "OK" in bar[line]
+        assert bar[line + 1].strip().startswith("↳ warning: 1 of ")
+        assert "TransactionID is missing" in bar[line + 1]
+        demo.sim.world.set_options(interfax_bad_fields=[])
+        demo.clock.advance(60)
+        await poll(app, pilot)
+        assert "↳ warning" not in screen_text(app)
+
+
 async def test_a_poll_without_changes_rewrites_no_cell(demo: Demo) -> None:
     app = demo.app()
     async with app.run_test(size=(160, 48)) as pilot:
@@ -444,3 +463,34 @@ async def test_a_poll_without_changes_rewrites_no_cell(demo: Demo) -> None:
         demo.clock.advance(90)
         await poll(app, pilot)
         assert "update_cell" in writes and "clear" not in writes
+
+
+async def test_account_tests_in_the_tui_draw_on_the_polling_budget(demo: Demo) -> None:
+    """Eight presses of `t` on an InterFax account within a minute: at most six calls reach the
+    service (its limit per user), none is refused with -1011, and the rest say when to try again."""
+    app = demo.app(wall=lambda: demo.clock.now().timestamp())
+    before = demo.sim.stats.requests("interfax", "demo")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a")
+        screen = app.screen
+        assert isinstance(screen, AccountsScreen)
+        assert screen.selected is not None and screen.selected.name == "demo-interfax"
+        verdicts: list[str] = []
+        for _ in range(8):
+            await pilot.press("t")
+            await wait_for(pilot, lambda: "Testing" not in str(screen.query_one("#accounts-result").render()),
+                           what="the test verdict")
+            verdicts.append(str(screen.query_one("#accounts-result").render()))
+        calls = demo.sim.stats.requests("interfax", "demo") - before
+        assert calls == 6
+        assert all("OK" in v for v in verdicts[:6]), verdicts
+        for verdict in verdicts[6:]:  # the clock stood still: the whole window (and a margin) to go
+            wait = re.search(r"not tested: .* try again in (\d+) s$", verdict)
+            assert wait is not None and 60 <= int(wait.group(1)) <= 62, verdict
+        assert not any("-1011" in v or "Too many" in v for v in verdicts)
+        # The window slides on the same clock: a minute later a test calls again, and passes.
+        demo.clock.advance(61)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: "OK" in str(screen.query_one("#accounts-result").render()),
+                       what="a test after the window")
+        assert demo.sim.stats.requests("interfax", "demo") - before == 7

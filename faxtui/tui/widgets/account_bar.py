@@ -44,7 +44,8 @@ SUMMARY_STATES = (JobState.FAILED, JobState.RETRYING, JobState.SENDING, JobState
 
 def account_line(status: AccountStatus, now: datetime, *, stale: bool, name_width: int) -> list[Text]:
     """One account: name, service, state in words, retry, last good poll, latency; then the reason
-    of a failure on a line of its own, so it is never the part that gets cut off."""
+    of a failure (or what a good poll left out) on a line of its own, so it is never the part that
+    gets cut off."""
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(clean(status.name, 40).ljust(name_width), style="bold")
     line.append(f" {status.service:<8} ")
@@ -73,6 +74,12 @@ def account_line(status: AccountStatus, now: datetime, *, stale: bool, name_widt
         reason = Text(no_wrap=True, overflow="ellipsis")
         reason.append(" " * (name_width + 1) + "↳ ", style="dim")
         reason.append(clean(status.last_error, 200), style="red" if health in FAILING else "yellow")
+        lines.append(reason)
+    elif status.warning and health in (Health.OK, Health.STALE):
+        # Polled, but the answer left something out (a partial failure, unreadable items).
+        reason = Text(no_wrap=True, overflow="ellipsis")
+        reason.append(" " * (name_width + 1) + "↳ ", style="dim")
+        reason.append("warning: " + clean(status.warning, 200), style="yellow")
         lines.append(reason)
     return lines
 
