@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
+from fakeclock import FakeClock as TestClock
 from lxml import etree
 
 from faxtui.sim import FakeClock, SimOptions, SimServer, World
@@ -194,3 +195,18 @@ def post_options(client: Any, server: SimServer, **changes: Any) -> dict[str, An
     assert r.status_code == 200, r.text
     answer: dict[str, Any] = r.json()
     return answer
+
+
+def interfax_call_times(sim: SimServer, clock: TestClock) -> list[float]:
+    """The test clock's elapsed time at each InterFax request the simulator receives, from now on
+    (the clock stands still while a woken poller calls, so each call is stamped when it was made)."""
+    times: list[float] = []
+    count = sim.stats.request
+
+    def request(service: str, account: str | None, operation: str) -> None:
+        if service == "interfax":
+            times.append(clock.elapsed)
+        count(service, account, operation)
+
+    sim.stats.request = request  # type: ignore[method-assign]
+    return times

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fakeclock import FakeClock
 from loopback import LoopbackServer, Recorded, Reply
+from sim_fixtures import interfax_call_times
 
 from faxtui.config import AccountConfig, Config, SecretRef, UIConfig
 from faxtui.events import AccountUpdated, JobsUpdated, PollerEvent, StateChange
@@ -74,20 +75,6 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 def interfax_calls(sim: SimServer, username: str) -> int:
     stats = httpx.get(f"{sim.control_url}/stats").json()
     return int(stats["services"]["interfax"]["accounts"].get(username, 0))
-
-
-def interfax_call_times(sim: SimServer, clock: FakeClock) -> list[float]:
-    """The clock's elapsed time at each InterFax request the simulator receives, from now on."""
-    times: list[float] = []
-    count = sim.stats.request
-
-    def request(service: str, account: str | None, operation: str) -> None:
-        if service == "interfax":
-            times.append(clock.elapsed)  # the clock stands still while a woken poller calls
-        count(service, account, operation)
-
-    sim.stats.request = request  # type: ignore[method-assign]
-    return times
 
 
 def assert_never_more_than_six_a_window(times: list[float]) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from fakeclock import FakeClock
+from sim_fixtures import interfax_call_times
 
 from faxtui import cli
 from faxtui import poller as poller_module
@@ -51,20 +52,6 @@ def config_of(tmp_path: Path, *accounts: AccountConfig) -> Config:
 
 def refused(sim: SimServer) -> int:
     return int(sim.stats.snapshot()["rate_limited"])
-
-
-def call_times(sim: SimServer, clock: FakeClock) -> list[float]:
-    """The clock's elapsed time at each InterFax request the simulator receives, from now on."""
-    times: list[float] = []
-    count = sim.stats.request
-
-    def request(service: str, account: str | None, operation: str) -> None:
-        if service == "interfax":
-            times.append(clock.elapsed)  # the clock stands still while a woken poller calls
-        count(service, account, operation)
-
-    sim.stats.request = request  # type: ignore[method-assign]
-    return times
 
 
 @pytest.fixture
@@ -163,7 +150,7 @@ async def test_a_restarted_poller_knows_the_calls_of_the_previous_one(
 async def test_two_accounts_of_one_user_and_refresh_spam_share_one_window(
     sim: SimServer, clock: FakeClock, tmp_path: Path
 ) -> None:
-    times = call_times(sim, clock)
+    times = interfax_call_times(sim, clock)
     config = config_of(tmp_path, interfax(sim, "one", poll=0.05), interfax(sim, "two", poll=0.05))
     with Store.open(tmp_path / "data") as store:
         poller = on_clock(config, store, clock)

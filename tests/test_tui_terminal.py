@@ -39,10 +39,6 @@ COMPACT_STYLE = b"\x1b[0;"
 """How the compact output sets a whole style: reset and style in one sequence. Textual sends
 `ESC[0m` and the style apart, so these bytes reach the terminal only through the rewriting."""
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "openpty") or not Path("/proc/self/stat").exists(),
-                                reason="needs pseudo-terminals and /proc (Linux)")
-
-
 def end(app: PtyApp, how: str) -> float:
     """End the app the way `how` says; the seconds from then until the process is gone."""
     if how.startswith("terminal"):

@@ -95,7 +95,9 @@ def main(argv: list[str]) -> int:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
+    # Both set explicitly: a process started in the background by a shell without job control
+    # inherits SIGINT ignored, and Ctrl-C (or a test's SIGINT) must still stop it.
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         print(f"interfax: {server.interfax_url}")
         print(f"concord: {server.concord_url}")
@@ -114,6 +116,7 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         server.stop()
     return 0
