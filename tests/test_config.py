@@ -730,8 +730,7 @@ def test_describe_account_says_where_each_credential_comes_from(tmp_path: Path) 
     assert set(described["cc-oauth"]) == {"name", "service", "endpoint", "user", "auth", "poll"}
 
 
-def test_concord_content_type_and_oauth_scope_are_per_account_and_round_trip(tmp_path: Path) -> None:
-    path = write(tmp_path / "c.toml", """
+CONCORD_CLIENT_CREDENTIALS = """
         [[accounts]]
         name = "cc"
         service = "concord"
@@ -739,6 +738,12 @@ def test_concord_content_type_and_oauth_scope_are_per_account_and_round_trip(tmp
         token_url = "https://login.example/v1/connect/token"
         client_id = "ops"
         client_secret_env = "CC_SECRET"
+"""
+"""A Concord account on OAuth client credentials; a test appends its own keys."""
+
+
+def test_concord_content_type_and_oauth_scope_are_per_account_and_round_trip(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.toml", CONCORD_CLIENT_CREDENTIALS + """
         content_type = "application/soap+xml; charset=utf-8"
         oauth_scope = "FaxWS offline_access"
     """)
@@ -762,16 +767,7 @@ def test_concord_content_type_and_oauth_scope_are_per_account_and_round_trip(tmp
     ],
 )
 def test_bad_concord_transport_settings_are_one_line_errors(tmp_path: Path, extra: str, message: str) -> None:
-    text = f"""
-        [[accounts]]
-        name = "cc"
-        service = "concord"
-        user_id = "mbx1"
-        token_url = "https://login.example/v1/connect/token"
-        client_id = "ops"
-        client_secret_env = "CC_SECRET"
-        {extra}
-    """
+    text = CONCORD_CLIENT_CREDENTIALS + f"        {extra}\n"
     assert message in load_error(tmp_path / "c.toml", text)
 
 
