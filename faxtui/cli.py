@@ -136,8 +136,9 @@ def _open_store() -> Any:
 def cmd_status(args: argparse.Namespace) -> int:
     import asyncio
 
+    from faxtui.clock import utc_now
     from faxtui.config import ConfigError
-    from faxtui.poller import Poller, utc_now
+    from faxtui.poller import Poller
     from faxtui.report import dumps_json, status_json, write_table
 
     config = _load(args)

@@ -21,11 +21,12 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
 from faxtui.budget import MAX_HOLD, CallBudget, Sleep
+from faxtui.clock import utc_now
 from faxtui.codes import (
     INTERFAX_ALL_TRANSACTIONS,
     INTERFAX_MAX_ITEMS,
@@ -58,9 +59,6 @@ MAX_JOBS_PER_ACCOUNT = 20_000
 first, so a monitor left running for weeks stays the same size."""
 STORE_PRUNE_SECONDS = 3600.0
 """How often the store's jobs and history tables are trimmed."""
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def check_transport_security(acc: AccountConfig) -> None:

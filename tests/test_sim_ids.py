@@ -79,7 +79,8 @@ def test_id_options_are_checked() -> None:
     w = world(demo_accounts=False, interfax_id_base=100)
     with pytest.raises(ValueError, match="raise interfax_id_base"):
         w.add_interfax_account("big", "pw", jobs=200)
-    assert w.interfax_usernames() == []
+    with pytest.raises(KeyError):  # the account was not made
+        w.interfax_transaction_ids("big")
 
 
 def test_total_count_is_the_users_own_transactions_while_ids_are_global() -> None:

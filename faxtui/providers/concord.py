@@ -38,7 +38,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from operator import attrgetter, itemgetter
 from typing import Any
 from urllib.parse import urlencode
@@ -46,6 +46,7 @@ from urllib.parse import urlencode
 import httpx
 from lxml import etree
 
+from faxtui.clock import utc_now
 from faxtui.codes import CONCORD_ERROR_TEXT, CONCORD_INVALID_JOB_ID, concord_state, concord_status_text
 from faxtui.errors import AuthError, ProtocolError, ProviderError, RateLimited, ServiceError, one_line
 from faxtui.model import ConcordStatus, FaxItemEx, FaxJob, JobState, Service
@@ -107,9 +108,6 @@ JOB_ERROR_CODES = frozenset({CONCORD_INVALID_JOB_ID, -5040})
 """WSError codes documented as being about jobs, not credentials (concord.md §3.2)."""
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def looks_like_auth_failure(text: str | None) -> bool:

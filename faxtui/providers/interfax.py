@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from lxml import etree
 
+from faxtui.clock import utc_now
 from faxtui.codes import (
     INTERFAX_ALL_TRANSACTIONS,
     INTERFAX_AUTH_BLOCKED,
@@ -62,9 +63,6 @@ SOAP_ACTION = f"{INTERFAX_NS}/{OPERATION}"
 RESPONSE_ELEMENT = "FaxStatusExResponse"
 DEFAULT_ENDPOINT = "https://ws.interfax.net/dfs.asmx"
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(slots=True)

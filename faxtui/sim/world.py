@@ -676,14 +676,6 @@ class World:
                 seen.setdefault(account.jobs[job_id].reference, None)
             return list(seen)
 
-    def interfax_usernames(self) -> list[str]:
-        with self._lock:
-            return list(self._interfax)
-
-    def concord_user_ids(self) -> list[str]:
-        with self._lock:
-            return list(self._concord)
-
     def summary(self) -> dict[str, Any]:
         """What GET /_sim/state reports: time, clock, accounts and job counts by state."""
         with self._lock:

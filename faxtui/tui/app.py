@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -25,6 +25,7 @@ from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from faxtui.clock import utc_now
 from faxtui.config import AccountConfig, Config, ConfigError, load_config, save_config
 from faxtui.config import config_path as resolve_config_path
 from faxtui.events import PollerEvent
@@ -50,9 +51,6 @@ HANGUP_SIGNALS: tuple[signal.Signals, ...] = tuple(
     sig for sig in (getattr(signal, "SIGHUP", None), signal.SIGTERM) if sig is not None
 )
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class FaxApp(App[int]):

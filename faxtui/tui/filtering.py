@@ -53,10 +53,6 @@ class JobFilter:
     def with_toggles(self, *, active_only: bool, failed_only: bool) -> JobFilter:
         return replace(self, active_only=active_only, failed_only=failed_only)
 
-    @property
-    def is_empty(self) -> bool:
-        return not (self.words or self.states or self.accounts or self.active_only or self.failed_only)
-
     def describe(self) -> str:
         """A short summary for the header, e.g. "active only · state:failed busy"."""
         parts: list[str] = []

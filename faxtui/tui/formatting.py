@@ -229,9 +229,6 @@ def subject_of(job: FaxJob) -> str:
     return ""
 
 
-SortKey = tuple[int, object]
-
-
 def _sort_time(value: datetime | None) -> float | None:
     if value is None:
         return None
@@ -253,12 +250,6 @@ SORT_VALUES: dict[str, Callable[[FaxJob], object]] = {
     "cost": lambda job: job.item.cost,
 }
 """Per column, what the table sorts a job by (None: the value is missing)."""
-
-
-def sort_value(job: FaxJob, column: str) -> SortKey:
-    """A comparable key per column; missing values sort last whichever way the column is read."""
-    value = SORT_VALUES[column](job)
-    return (1, 0) if value is None else (0, value)
 
 
 # --- detail pane values -------------------------------------------------------------------------
