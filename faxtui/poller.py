@@ -517,10 +517,11 @@ class Poller:
             for job in page.jobs:
                 jobs[job.job_id] = job
             warnings.extend(page.warnings)
-            listed += max(page.items, len(page.jobs))
+            size = max(page.items, len(page.jobs))  # items held, readable or not
+            listed += size
             # The first page's count: a fax sent while paging is in a later count, not in any page.
             total = page.total_count if total is None else total
-            if max(page.items, len(page.jobs)) < INTERFAX_MAX_ITEMS:
+            if size < INTERFAX_MAX_ITEMS:
                 listed_all = True  # the short page is the last: everything below the start is listed
                 break
             if not page.jobs:
