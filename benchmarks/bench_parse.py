@@ -36,8 +36,9 @@ from lxml import etree
 
 from benchmarks.common import Result, Timing, exit_code, header, interleaved, report
 from faxtui.model import FAXITEM_NAMES, ConcordStatus, FaxItemEx, FaxJob
-from faxtui.providers import concord, interfax
-from faxtui.soap import parse_response
+from faxtui.services.concord import parse as concord
+from faxtui.services.interfax import parse as interfax
+from faxtui.services.soap import parse_response
 
 ZEEP_FACTOR_TARGET = 12.0
 BARE_RATIO_TARGET = 2.5
@@ -55,7 +56,7 @@ class Case:
     zeep: Callable[[], object]
     zeep_ids: Callable[[object], list[str]]
     xml: Callable[[], object]
-    """faxtui's hardened XML parse and envelope check (`faxtui.soap.parse_response`)."""
+    """faxtui's hardened XML parse and envelope check (`faxtui.services.soap.parse_response`)."""
     items_only: Callable[[], object]
     """faxtui's work after that: from the response element to FaxJobs."""
     rounds: int

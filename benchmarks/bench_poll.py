@@ -39,7 +39,7 @@ from benchmarks.common import Result, exit_code, header, report
 from faxtui.config import AccountConfig, Config, SecretRef
 from faxtui.model import Health
 from faxtui.poller import Poller
-from faxtui.providers import http
+from faxtui.services import http
 from faxtui.store import Store
 
 INTERFAX_ACCOUNTS = 10
@@ -162,7 +162,7 @@ COMPONENTS = (
     # (what, where: a path fragment or function name in the profile), first match wins
     ("HTTP stack (httpx, httpcore, h11, anyio)", ("/httpx/", "/httpcore/", "/h11/", "/anyio/")),
     ("failed `import sniffio` in httpcore", ("<frozen importlib", "_distutils_hack", "__editable__")),
-    ("faxtui providers: request building, XML parse, FaxJobs", ("faxtui/providers/", "faxtui/soap.py",
+    ("faxtui providers: request building, XML parse, FaxJobs", ("faxtui/services/",
                                                                 "lxml.etree")),
     ("store: JSON encoding and SQLite", ("faxtui/store.py", "faxtui/jsonio.py", "/json/", "sqlite3")),
     ("model: dataclass __init__ / __eq__", ("faxtui/model.py", "<string>", "dataclasses.py")),
@@ -201,7 +201,7 @@ def breakdown(label: str, profiler: cProfile.Profile) -> str:
 
 class ParseCounter:
     """Counts the SOAP answers the clients read in full (the rest repeat a request's last answer
-    byte for byte and are not parsed again: `faxtui.providers.http.RepeatMemo`)."""
+    byte for byte and are not parsed again: `faxtui.services.http.RepeatMemo`)."""
 
     def __init__(self) -> None:
         self.count = 0

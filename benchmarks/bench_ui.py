@@ -77,8 +77,8 @@ FAILURES = (263, 3931, 3935, 6017, 8021, 3912, 3220)
 
 
 def interfax_job(n: int, rng: random.Random) -> FaxJob:
-    from faxtui.codes import interfax_state, interfax_status_text
     from faxtui.model import FaxItemEx, FaxJob
+    from faxtui.services.interfax.codes import interfax_state, interfax_status_text
 
     submitted = NOW - timedelta(seconds=n * 37 + rng.randrange(30))
     roll = rng.random()
@@ -104,8 +104,8 @@ def interfax_job(n: int, rng: random.Random) -> FaxJob:
 
 
 def concord_job(n: int, rng: random.Random) -> FaxJob:
-    from faxtui.codes import concord_state, concord_status_text
     from faxtui.model import ConcordStatus, FaxItemEx, FaxJob
+    from faxtui.services.concord.codes import concord_state, concord_status_text
 
     job_id = f"br{n:010d}"
     status = 1 if rng.random() < 0.8 else rng.choice((2, 3))
@@ -131,8 +131,8 @@ def make_jobs(total: int = TOTAL_JOBS, seed: int = 7) -> list[FaxJob]:
 
 def progressed(job: FaxJob) -> FaxJob:
     """The same job one step further on: finished, or (when already final) resent and retrying."""
-    from faxtui.codes import interfax_state, interfax_status_text
     from faxtui.model import JobState
+    from faxtui.services.interfax.codes import interfax_state, interfax_status_text
 
     item = job.item
     pages = item.PagesSubmitted or 1

@@ -265,10 +265,10 @@ def _test_one(acc: AccountConfig) -> tuple[bool, str]:
     """One test call, taken from the rate budget this account's user shares with every faxtui."""
     import asyncio
 
-    from faxtui.poller import budget_for_test, test_account
+    from faxtui.poller import budget_for_check, check_account
 
     with _open_store() as store:
-        return asyncio.run(test_account(acc, budget=budget_for_test(acc, store)))
+        return asyncio.run(check_account(acc, budget=budget_for_check(acc, store)))
 
 
 def cmd_accounts(args: argparse.Namespace) -> int:
@@ -322,7 +322,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from faxtui.config import ConfigError
-    from faxtui.ids import validate_lookup_id
+    from faxtui.services.registry import adapter_for
 
     config = _load(args)
     with _open_store() as store:
@@ -349,7 +349,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
         if args.action == "add":
             try:
-                ids = [validate_lookup_id(acc.service, i) for i in args.ids]
+                ids = [adapter_for(acc.service).validate_id(i) for i in args.ids]
             except ValueError as exc:
                 raise UsageError(f"account {acc.name!r}: {exc}") from None
             for i in ids:

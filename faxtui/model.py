@@ -14,8 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-Service = Literal["interfax", "concord"]
-SERVICES: tuple[Service, ...] = ("interfax", "concord")
+Service = str
+"""A service's name, as in the config file and JSON: a key of `faxtui.services.registry.ADAPTERS`."""
 
 FieldValue = int | str | Decimal | datetime | None
 

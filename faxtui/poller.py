@@ -27,30 +27,21 @@ import httpx
 
 from faxtui.budget import MAX_HOLD, CallBudget, Sleep
 from faxtui.clock import utc_now
-from faxtui.codes import (
-    INTERFAX_ALL_TRANSACTIONS,
-    INTERFAX_MAX_ITEMS,
-    INTERFAX_STATUS_CALLS_PER_MINUTE,
-)
-from faxtui.config import AccountConfig, Config, ConfigError, resolve_secret
+from faxtui.config import AccountConfig, Config, ConfigError
 from faxtui.errors import AuthError, ProviderError, RateLimited, ServiceError, TransportError, one_line
 from faxtui.events import AccountUpdated, JobsUpdated, PollerEvent, StateChange, WatchChanged
-from faxtui.ids import validate_lookup_id
-from faxtui.model import AccountStatus, FaxJob, Health, JobState
-from faxtui.providers.concord import DEFAULT_OAUTH_SCOPE, ConcordClient, OAuthTokenProvider
-from faxtui.providers.http import Redactor, insecure_endpoint_problem, make_redactor
-from faxtui.providers.interfax import InterFaxClient
+from faxtui.model import AccountStatus, FaxJob, Health
+from faxtui.reconcile import jobs_to_forget, reconcile
+from faxtui.secrets import resolve_secret
+from faxtui.services.adapter import PollOutcome, ServiceSession
+from faxtui.services.http import Redactor, make_redactor, plain_http_problem
+from faxtui.services.registry import adapter_for
 from faxtui.store import Store, StoreError, Transition, WatchEntry
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[PollerEvent], None]
-Client = InterFaxClient | ConcordClient
 
-INTERFAX_WINDOW = 61.0
-"""One second more than the documented minute, so clock skew never tips us over the limit."""
-CONCORD_CALLS_PER_MINUTE = 120
-"""Concord documents no limit; this keeps faxtui a polite client all the same."""
 MAX_BACKOFF = 300.0
 STALE_AFTER_POLLS = 3
 """An account whose last good poll is older than this many intervals is shown as stale."""
@@ -61,28 +52,21 @@ STORE_PRUNE_SECONDS = 3600.0
 """How often the store's jobs and history tables are trimmed."""
 
 
-def check_transport_security(acc: AccountConfig) -> None:
-    """Refuse a plain-http endpoint or token URL off this machine unless the account allows it.
+async def connect(acc: AccountConfig, http: httpx.AsyncClient) -> tuple[ServiceSession, list[str]]:
+    """A session of one account, its secrets resolved (which may run a command); also the resolved
+    secrets, so whoever reports this account's errors can redact them.
 
-    `load_config` checks this for files; this repeats it for accounts built in code (the TUI's
-    account form, tests), so no path sends credentials unencrypted over a network by accident.
+    Refuses a plain-http address off this machine unless the account allows it: `load_config`
+    checks files the same way, this covers accounts built in code (the TUI's form, tests).
     """
-    if acc.allow_insecure:
-        return
-    for what, url in (("endpoint", acc.endpoint), ("token_url", acc.token_url)):
-        problem = insecure_endpoint_problem(url) if url else None
-        if problem is not None:
-            raise ConfigError(
-                f"account {acc.name!r}: {what}: {problem}; use https, or set allow_insecure = true"
-            )
-
-
-async def make_client_with_secrets(acc: AccountConfig, http: httpx.AsyncClient) -> tuple[Client, list[str]]:
-    """Build the client of one account, resolving its secrets (which may run a command).
-
-    Also returns the resolved secrets, so whoever reports this account's errors can redact them.
-    """
-    check_transport_security(acc)
+    adapter = adapter_for(acc.service)
+    if not acc.allow_insecure:
+        for what, url in adapter.urls(acc):
+            problem = plain_http_problem(url)
+            if problem is not None:
+                raise ConfigError(
+                    f"account {acc.name!r}: {what}: {problem}; use https, or set allow_insecure = true"
+                )
     secrets: list[str] = []
 
     async def secret(ref: object, what: str) -> str:
@@ -90,44 +74,7 @@ async def make_client_with_secrets(acc: AccountConfig, http: httpx.AsyncClient) 
         secrets.append(value)
         return value
 
-    if acc.service == "interfax":
-        if acc.username is None or acc.password is None:
-            raise ConfigError(f"account {acc.name!r}: username and password are required")
-        return InterFaxClient(
-            acc.name, acc.endpoint, acc.username, await secret(acc.password, "password"),
-            soap_version=acc.soap_version, http=http, timeout=acc.timeout_seconds,
-        ), secrets
-    if acc.user_id is None:
-        raise ConfigError(f"account {acc.name!r}: user_id is required")
-    common = {"soap_version": acc.soap_version, "http": http, "timeout": acc.timeout_seconds,
-              "batch_size": acc.batch_size, "content_type": acc.content_type}
-    if acc.token is not None:
-        return ConcordClient(acc.name, acc.endpoint, acc.user_id, token=await secret(acc.token, "token"),
-                             **common), secrets  # type: ignore[arg-type]
-    if acc.client_secret is not None and acc.token_url and acc.client_id:
-        provider = OAuthTokenProvider(
-            acc.token_url, acc.client_id, await secret(acc.client_secret, "client_secret"), http=http,
-            timeout=acc.timeout_seconds, scope=acc.oauth_scope or DEFAULT_OAUTH_SCOPE,
-        )
-        return ConcordClient(acc.name, acc.endpoint, acc.user_id, token_provider=provider,
-                             **common), secrets  # type: ignore[arg-type]
-    if acc.pin is not None:
-        return ConcordClient(acc.name, acc.endpoint, acc.user_id, pin=await secret(acc.pin, "pin"),
-                             **common), secrets  # type: ignore[arg-type]
-    raise ConfigError(f"account {acc.name!r}: no Concord credentials (token, client credentials or pin)")
-
-
-async def make_client(acc: AccountConfig, http: httpx.AsyncClient) -> Client:
-    """Build the client of one account, resolving its secrets (which may run a command)."""
-    client, _ = await make_client_with_secrets(acc, http)
-    return client
-
-
-def _secrets_of(client: Client | None) -> list[str]:
-    """What a client was built with and must never show (its token provider's tokens included)."""
-    if isinstance(client, ConcordClient) and client.token_provider is not None:
-        return client.token_provider.secrets()
-    return []
+    return await adapter.connect(acc, http, secret), secrets
 
 
 def _health_for(error: Exception) -> Health:
@@ -140,13 +87,18 @@ def _health_for(error: Exception) -> Health:
     return Health.ERROR
 
 
-@dataclass(slots=True)
-class _Polled:
-    """One poll step's result: the jobs read, the calls it made, what it left out (one line each)."""
+def rate_budget(acc: AccountConfig, *, clock: Callable[[], float], ledger: Store | None,
+                clock_speed: float = 1.0, sleep: Sleep = asyncio.sleep) -> CallBudget:
+    """A budget at the service's limit for the account's user (shared through `ledger`, if any)."""
+    adapter = adapter_for(acc.service)
+    key = budget_key(acc)
+    return CallBudget(adapter.calls_per_minute, adapter.rate_window / clock_speed, clock=clock,
+                      ledger=ledger, key=key if ledger is not None else None, sleep=sleep)
 
-    jobs: list[FaxJob]
-    calls: int
-    warnings: list[str]
+
+def budget_key(acc: AccountConfig) -> tuple[str, str, str]:
+    """Whose calls share a budget: one user on one endpoint of one service."""
+    return (acc.service, acc.endpoint, adapter_for(acc.service).user(acc) or acc.name)
 
 
 @dataclass(slots=True)
@@ -155,17 +107,38 @@ class _AccountLoop:
     status: AccountStatus
     budget: CallBudget
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    client: Client | None = None
+    session: ServiceSession | None = None
     secrets: list[str] = field(default_factory=list, repr=False)
     task: asyncio.Task[None] | None = None
     next_due: float = 0.0
-    lookups: int = 0
-    looked_up: dict[str, float] = field(default_factory=dict)
-    """When (in look-ups made) each off-page id was last asked about: the longest ago goes first."""
-    confirmed_final: set[str] = field(default_factory=set)
 
     def redactor(self) -> Redactor:
-        return make_redactor([*self.secrets, *_secrets_of(self.client)])
+        return make_redactor([*self.secrets, *(self.session.secrets() if self.session else [])])
+
+
+@dataclass(slots=True)
+class _Context:
+    """One account's picture as a session's poll step sees it (`PollContext`)."""
+
+    poller: Poller
+    loop: _AccountLoop
+
+    @property
+    def budget(self) -> CallBudget:
+        return self.loop.budget
+
+    def spare_budget(self) -> CallBudget:
+        return self.poller._spare_budget(self.loop)
+
+    def watched_ids(self) -> list[str]:
+        return self.poller._watched_ids(self.loop.config.name)
+
+    def known_jobs(self) -> Iterable[FaxJob]:
+        name = self.loop.config.name
+        return [job for key, job in self.poller.jobs.items() if key[0] == name]
+
+    def known_job(self, job_id: str) -> FaxJob | None:
+        return self.poller.jobs.get((self.loop.config.name, job_id))
 
 
 class Poller:
@@ -230,21 +203,14 @@ class Poller:
     def budget_for(self, acc: AccountConfig) -> CallBudget:
         """The rate budget an account's calls come out of (shared by accounts of one user, and
         through the store's ledger by every process on this data directory)."""
-        user = acc.username if acc.service == "interfax" else acc.user_id
-        key = (acc.service, acc.endpoint, user or acc.name)
+        key = budget_key(acc)
         if key not in self._budgets:
-            if acc.service == "interfax":
-                limit, window = INTERFAX_STATUS_CALLS_PER_MINUTE, INTERFAX_WINDOW
-            else:
-                limit, window = CONCORD_CALLS_PER_MINUTE, 60.0
-            self._budgets[key] = CallBudget(
-                limit, window / self._clock_speed, clock=self._wall, ledger=self.store, key=key,
-                sleep=self._sleep,
-            )
+            self._budgets[key] = rate_budget(acc, clock=self._wall, ledger=self.store,
+                                             clock_speed=self._clock_speed, sleep=self._sleep)
         return self._budgets[key]
 
-    def _lookup_budget(self, loop: _AccountLoop) -> CallBudget:
-        """The part of an InterFax user's budget that look-ups of watched ids may use.
+    def _spare_budget(self, loop: _AccountLoop) -> CallBudget:
+        """The part of a user's budget that look-ups beyond the scheduled pages may use.
 
         The pages every account of that user is scheduled to fetch in one window come first, so
         look-ups never delay the main view; look-ups get what is left, and at least one a window.
@@ -312,10 +278,11 @@ class Poller:
         loop = self._loops.get(account)
         if loop is None:
             raise ValueError(f"no account named {one_line(account, 40)!r}")
-        value = validate_lookup_id(loop.config.service, lookup_id)
+        value = adapter_for(loop.config.service).validate_id(lookup_id)
         entry = self.store.add_watch(account, value, label)
         self._watch = self.store.watch_list()
-        loop.confirmed_final.discard(value)
+        if loop.session is not None:
+            loop.session.watch_added(value)
         self._emit(WatchChanged(account, value))
         self.refresh(account)
         return entry
@@ -477,13 +444,10 @@ class Poller:
         status.last_attempt = self._now()
         started = self._monotonic()
         try:
-            if loop.client is None:
+            if loop.session is None:
                 http = self._http_for(loop.config.name)
-                loop.client, loop.secrets = await make_client_with_secrets(loop.config, http)
-            if isinstance(loop.client, InterFaxClient):
-                polled = await self._poll_interfax(loop, loop.client)
-            else:
-                polled = await self._poll_concord(loop, loop.client)
+                loop.session, loop.secrets = await connect(loop.config, http)
+            outcome = await loop.session.poll(_Context(self, loop))
         except (ProviderError, ConfigError) as exc:
             self._failed(loop, exc)
             return
@@ -492,183 +456,52 @@ class Poller:
         except Exception as exc:  # a bug must show, not kill the loop
             self._failed(loop, ProviderError(f"unexpected {type(exc).__name__}: {exc}"))
             return
-        if polled.calls == 0:
+        if outcome.calls == 0:
             status.health = Health.IDLE if not self.paused else status.health
             status.last_error = None
             status.warning = None
             self._schedule(loop, ok=True)
             self._emit(AccountUpdated(status, self._now()))
             return
-        latency_ms = (self._monotonic() - started) * 1000 / max(1, polled.calls)
-        self._succeeded(loop, polled, latency_ms)
+        latency_ms = (self._monotonic() - started) * 1000 / max(1, outcome.calls)
+        self._succeeded(loop, outcome, latency_ms)
 
-    async def _poll_interfax(self, loop: _AccountLoop, client: InterFaxClient) -> _Polled:
-        jobs: dict[str, FaxJob] = {}
-        warnings: list[str] = []
-        calls = 0
-        last_id = INTERFAX_ALL_TRANSACTIONS
-        listed = 0
-        total: int | None = None
-        listed_all = False
-        for _ in range(max(1, loop.config.page_depth)):
-            await loop.budget.acquire()
-            calls += 1
-            page = await client.status_page(last_id, INTERFAX_MAX_ITEMS)
-            for job in page.jobs:
-                jobs[job.job_id] = job
-            warnings.extend(page.warnings)
-            size = max(page.items, len(page.jobs))  # items held, readable or not
-            listed += size
-            # The first page's count: a fax sent while paging is in a later count, not in any page.
-            total = page.total_count if total is None else total
-            if size < INTERFAX_MAX_ITEMS:
-                listed_all = True  # the short page is the last: everything below the start is listed
-                break
-            if not page.jobs:
-                break  # a full page of unreadable items: nothing to page on
-            lowest = min(int(j.job_id) for j in page.jobs)
-            if lowest >= last_id:
-                # The page did not move below the id asked for: the server ignores LastTransactionID
-                # and would answer the same page again. Stop rather than spend the budget on repeats.
-                log.debug("account %s: page below %d began at %d; paging stopped", loop.config.name,
-                          last_id, lowest)
-                warnings.append(f"paging stopped: the page below id {last_id} began at {lowest}")
-                break
-            last_id = lowest
-        if listed_all and total is not None and total > listed:
-            warnings.append(f"InterFax counts {total} faxes for this user, its pages listed {listed}: "
-                            f"{total - listed} cannot be shown")
-        # Jobs that fell off the pages, one call each, only while the look-up share of the budget has
-        # room: watched ids first, then jobs last seen in progress (else they would show as sending
-        # for ever); within each, the one asked about longest ago (or never) first, so none starves.
-        # Look-ups are extras: one that fails ends the look-ups, never the page already read.
-        name = loop.config.name
-        watched = [i for i in self._watched_ids(name) if i not in jobs and i not in loop.confirmed_final]
-        stale = sorted(
-            (key[1] for key, job in self.jobs.items()
-             if key[0] == name and job.state.is_active and key[1] not in jobs
-             and key[1] not in loop.confirmed_final and key[1] not in watched),
-            key=int, reverse=True,
-        )
-        asked = loop.looked_up
-        for gone in set(asked) - set(watched) - set(stale):
-            del asked[gone]
-        if watched or stale:
-            share = self._lookup_budget(loop)
-            order = [(tid, True) for tid in sorted(watched, key=lambda t: asked.get(t, -1.0))]
-            order += [(tid, False) for tid in sorted(stale, key=lambda t: asked.get(t, -1.0))]
-            done: set[str] = set()
-            for tid, is_watched in order:
-                if share.available() <= 0 or not loop.budget.try_acquire():
-                    break
-                share.try_acquire()
-                calls += 1
-                loop.lookups += 1
-                asked[tid] = float(loop.lookups)
-                try:
-                    found = await client.lookup(int(tid))
-                except RateLimited as exc:
-                    loop.budget.exhaust(exc.retry_after)
-                    break
-                except ProviderError as exc:
-                    log.debug("account %s: look-up of %s failed: %s", name, tid, exc)
-                    break
-                if found is not None:
-                    jobs[found.job_id] = found
-                    if found.state.is_final:
-                        done.add(tid)
-                elif not is_watched:
-                    done.add(tid)  # gone from the service: stop asking
-            loop.confirmed_final |= done
-        return _Polled(list(jobs.values()), calls, warnings)
-
-    async def _poll_concord(self, loop: _AccountLoop, client: ConcordClient) -> _Polled:
-        name = loop.config.name
-        ids: list[str] = []
-        for lookup in self._watched_ids(name):
-            if lookup in loop.confirmed_final:
-                continue
-            ids.append(lookup)
-        if not ids:
-            return _Polled([], 0, [])
-        batches = len(client.plan_batches(ids))
-        for _ in range(batches):
-            await loop.budget.acquire()
-        result = await client.status(ids)
-        # Splitting a batch around an invalid id, or a token retry, costs calls nobody asked for.
-        loop.budget.charge(result.calls - batches)
-        jobs = list(result.jobs)
-        for job in jobs:
-            previous = self.jobs.get(job.key)
-            # A br id whose final state was already seen once is confirmed: stop asking for it.
-            if (
-                job.lookup_id is None
-                and not job.job_id.upper().startswith("JRI-")  # a reference may yet be used: keep asking
-                and (job.state.is_final or job.state is JobState.NOT_FOUND)
-                and previous is not None
-                and previous.state == job.state
-            ):
-                loop.confirmed_final.add(job.job_id)
-        return _Polled(jobs, result.calls, list(result.warnings))
-
-    def _succeeded(self, loop: _AccountLoop, polled: _Polled, latency_ms: float) -> None:
-        jobs, calls = polled.jobs, polled.calls
+    def _succeeded(self, loop: _AccountLoop, outcome: PollOutcome, latency_ms: float) -> None:
         status = loop.status
         now = self._now()
         recovered = status.consecutive_failures > 0
-        changes: list[StateChange] = []
-        changed_jobs: list[FaxJob] = []
-        new_jobs = 0
-        for job in jobs:
-            old = self.jobs.get(job.key)
-            if job.lookup_id:
-                self._resolved[(job.account, job.lookup_id)] = job.job_id
-            if old is not None and job.lookup_id is None and old.lookup_id is not None:
-                job = job.with_lookup(old.lookup_id)
-            if old == job:
-                # Only the tracking headers differ: keep the newest answer's, but nothing to save.
-                self.jobs[job.key] = job
-                continue
-            changed_jobs.append(job)
+        result = reconcile(self.jobs, outcome.jobs, now)
+        self._resolved.update(result.resolved)
+        for job in result.seen:
             self.jobs[job.key] = job
-            new_jobs += old is None
-            if old is None or not old.same_status(job):
-                changes.append(StateChange(job, old, now))
-        self._remember(loop, changed_jobs, changes, now)
+        self._remember(loop, result.changed, result.changes, now)
         status.health = Health.OK
         status.last_good_poll = now
         status.latency_ms = latency_ms
         status.last_error = None
         # What the answers left out or reported without failing: one line, redacted, shown as the
         # account's warning until a poll without one.
-        status.warning = loop.redactor()(one_line("; ".join(dict.fromkeys(polled.warnings)))) or None
+        status.warning = loop.redactor()(one_line("; ".join(dict.fromkeys(outcome.warnings)))) or None
         status.consecutive_failures = 0
-        status.calls_made += calls
-        if new_jobs or not status.jobs:  # jobs are only added here: no new one, the same count
-            status.jobs = sum(1 for key in self.jobs if key[0] == loop.config.name)
+        status.calls_made += outcome.calls
+        name = loop.config.name
+        if result.new_jobs or not status.jobs:  # jobs are only added here: no new one, the same count
+            status.jobs = sum(1 for key in self.jobs if key[0] == name)
         if status.jobs > MAX_JOBS_PER_ACCOUNT:
-            status.jobs = self._forget_old_jobs(loop.config.name, {job.job_id for job in jobs})
+            status.jobs = self._forget_old_jobs(name, {job.job_id for job in result.seen})
         self._schedule(loop, ok=True)
-        self._emit(JobsUpdated(loop.config.name, tuple(jobs), tuple(changes), now))
+        self._emit(JobsUpdated(name, result.seen, result.changes, now))
         self._emit(AccountUpdated(status, now, recovered=recovered))
 
     def _forget_old_jobs(self, account: str, current: set[str]) -> int:
-        """Drop the account's oldest jobs from memory (finished ones first), down to 90% of the cap,
-        keeping the watched ones and those the service just reported (`current`); returns how many
-        are kept. (The store is trimmed on its own schedule.)"""
-        keys = [key for key in self.jobs if key[0] == account]  # oldest first: the order they were seen
-        keep = current | set(self._watched_ids(account)) | {
-            self._resolved.get((account, lookup), lookup) for lookup in self._watched_ids(account)
-        }
-        excess = len(keys) - int(MAX_JOBS_PER_ACCOUNT * 0.9)
-        for finished_only in (True, False):  # finished ones first; then those not heard of for longest
-            for key in keys:
-                if excess <= 0:
-                    break
-                job = self.jobs.get(key)
-                if job is not None and key[1] not in keep and (job.state.is_final or not finished_only):
-                    del self.jobs[key]
-                    excess -= 1
+        """Drop the account's oldest jobs from memory, keeping the watched ones and those the service
+        just reported (`current`); returns how many are kept. (The store is trimmed on its own
+        schedule.)"""
+        watched = self._watched_ids(account)
+        keep = current | set(watched) | {self._resolved.get((account, lookup), lookup) for lookup in watched}
+        mine = [job for key, job in self.jobs.items() if key[0] == account]  # oldest first: as seen
+        for key in jobs_to_forget(mine, keep, MAX_JOBS_PER_ACCOUNT):
+            del self.jobs[key]
         return sum(1 for key in self.jobs if key[0] == account)
 
     def _remember(
@@ -709,7 +542,7 @@ class Poller:
         elif isinstance(error, ServiceError) and error.retry_after is not None:
             min_delay = min(error.retry_after, MAX_HOLD)  # a 503 said when to come back (capped)
         if isinstance(error, ConfigError):
-            loop.client = None
+            loop.session = None
         self._schedule(loop, ok=False, min_delay=min_delay)
         try:
             self.store.save_account_state(loop.config.name, status.last_good_poll, status.last_error, now)
@@ -732,48 +565,35 @@ class Poller:
         return age > STALE_AFTER_POLLS * loop.config.poll_seconds
 
 
-def budget_for_test(acc: AccountConfig, store: Store | None) -> CallBudget | None:
-    """The budget a one-off test call of `acc` must come out of (None without a store)."""
-    if store is None:
-        return None
-    user = acc.user or acc.name
-    if acc.service == "interfax":
-        limit, window = INTERFAX_STATUS_CALLS_PER_MINUTE, INTERFAX_WINDOW
-    else:
-        limit, window = CONCORD_CALLS_PER_MINUTE, 60.0
-    return CallBudget(limit, window, clock=time.time, ledger=store, key=(acc.service, acc.endpoint, user))
+def budget_for_check(acc: AccountConfig, store: Store | None) -> CallBudget | None:
+    """The budget a one-off check call of `acc` must come out of (None without a store)."""
+    return None if store is None else rate_budget(acc, clock=time.time, ledger=store)
 
 
-async def test_account(
+async def check_account(
     acc: AccountConfig, http: httpx.AsyncClient | None = None, *, budget: CallBudget | None = None
 ) -> tuple[bool, str]:
     """One real call with the account's credentials; a one-line verdict for `accounts test` and the UI.
 
-    With a `budget` (`Poller.budget_for(acc)`, or `budget_for_test(acc, store)`), the call is taken
+    With a `budget` (`Poller.budget_for(acc)`, or `budget_for_check(acc, store)`), the call is taken
     from it, and refused with a one-line reason when the window is full rather than overspending.
     """
     own = http is None
     client_http = http or httpx.AsyncClient()
     started = time.monotonic()
     secrets: list[str] = []
+    session: ServiceSession | None = None
     try:
-        client, secrets = await make_client_with_secrets(acc, client_http)
+        session, secrets = await connect(acc, client_http)
         if budget is not None and not budget.try_acquire():
             wait = budget.wait_time()
             return False, (f"{acc.name}: not tested: {budget.limit} calls were made for this user in the "
                            f"last minute; try again in {max(1, round(wait))} s")
-        if isinstance(client, InterFaxClient):
-            page = await client.status_page(INTERFAX_ALL_TRANSACTIONS, 1)
-            detail = f"{page.total_count} faxes on the account"
-        else:
-            result = await client.status(["JRI-faxtui-connection-test"])
-            if budget is not None:
-                budget.charge(result.calls - 1)
-            detail = "credentials accepted" if result.calls else "no answer"
+        detail = await session.check(budget)
         ms = (time.monotonic() - started) * 1000
         return True, f"{acc.name}: OK, {detail} ({ms:.0f} ms)"
     except (ProviderError, ConfigError) as exc:
-        return False, make_redactor(secrets)(f"{acc.name}: {exc}")
+        return False, make_redactor([*secrets, *(session.secrets() if session else [])])(f"{acc.name}: {exc}")
     finally:
         if own:
             await client_http.aclose()

@@ -17,8 +17,9 @@ import httpx
 
 from faxtui.errors import ProviderError
 from faxtui.model import FaxItemEx
-from faxtui.providers.concord import ConcordClient, OAuthTokenProvider
-from faxtui.providers.interfax import InterFaxClient
+from faxtui.services.concord.auth import OAuthTokenProvider
+from faxtui.services.concord.client import ConcordClient
+from faxtui.services.interfax.client import InterFaxClient
 from faxtui.sim import FakeClock, SimOptions, SimServer, TruthRecord, World
 
 START = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)

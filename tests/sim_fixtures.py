@@ -1,6 +1,6 @@
 """Helpers for the simulator tests: hand-written request XML, response readers, running servers.
 
-Requests are written out by hand (not with faxtui.providers or faxtui.soap) so the simulator
+Requests are written out by hand (not with faxtui.services) so the simulator
 is checked against the wire format the protocol docs give, not against our own client code.
 """
 

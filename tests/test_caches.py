@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from faxtui.providers.caches import BoundedCache
+from faxtui.services.caches import BoundedCache
 
 
 def test_a_full_cache_starts_again_from_its_seed() -> None:

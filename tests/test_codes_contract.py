@@ -1,13 +1,15 @@
-"""The client's status tables (`faxtui.codes`) against the simulator's (`faxtui.sim.status_tables`),
-which were written apart, from shared/protocols/: every documented code must mean the same job
-state and the same text to both, or one of them misreads the protocol. This is the test that
-catches a wrong mapping; the end-to-end tests then compare faxtui with the simulator's truth."""
+"""The client's status tables (`faxtui.services.*.codes`) against the simulator's
+(`faxtui.sim.status_tables`), which were written apart, from shared/protocols/: every documented
+code must mean the same job state and the same text to both, or one of them misreads the protocol.
+This is the test that catches a wrong mapping; the end-to-end tests then compare faxtui with the
+simulator's truth."""
 
 from __future__ import annotations
 
 import pytest
 
-from faxtui import codes
+from faxtui.services.concord import codes as concord_codes
+from faxtui.services.interfax import codes
 from faxtui.sim import status_tables as sim
 
 TRIALS = (0, 1, 3)
@@ -34,6 +36,6 @@ def test_interfax_result_codes_read_the_same() -> None:
 
 @pytest.mark.parametrize("code", [*sorted(sim.CONCORD_STATUS), 0, 4, -1])
 def test_every_concord_status_means_the_same_to_client_and_simulator(code: int) -> None:
-    assert codes.concord_state(code).value == sim.concord_state(code), code
+    assert concord_codes.concord_state(code).value == sim.concord_state(code), code
     if code in sim.CONCORD_STATUS:
-        assert codes.concord_status_text(code) == sim.concord_text(code)
+        assert concord_codes.concord_status_text(code) == sim.concord_text(code)

@@ -8,15 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from faxtui.codes import (
-    concord_state,
-    concord_status_text,
-    interfax_result_text,
-    interfax_state,
-    interfax_status_text,
-)
 from faxtui.jsonio import job_from_json, job_to_json, job_to_record
 from faxtui.model import FAXITEM_NAMES, ConcordStatus, FaxItemEx, FaxJob, JobState
+from faxtui.services.concord.codes import concord_state, concord_status_text
+from faxtui.services.interfax.codes import interfax_result_text, interfax_state, interfax_status_text
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,9 @@ from lxml import etree
 
 from faxtui.errors import AuthError, ProtocolError, RateLimited, ServiceError, SoapFault, TransportError
 from faxtui.model import CONCORD_MAPPED, FAXITEM_NAMES, JobState
-from faxtui.providers.concord import ConcordClient, OAuthTokenProvider, looks_like_auth_failure
-from faxtui.soap import SOAP11_NS, SOAP12_NS
+from faxtui.services.concord.auth import OAuthTokenProvider, looks_like_auth_failure
+from faxtui.services.concord.client import ConcordClient
+from faxtui.services.soap import SOAP11_NS, SOAP12_NS
 
 DATA = Path(__file__).parent / "data"
 NS = "urn:FaxWS"

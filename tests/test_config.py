@@ -28,10 +28,11 @@ from faxtui.config import (
     config_path,
     describe_account,
     load_config,
-    resolve_secret,
     save_config,
     validate_account,
 )
+from faxtui.secrets import resolve_secret
+from faxtui.services.registry import adapter_for
 
 SECRET = "s3cret-Hunter2"
 PY = shlex.quote(sys.executable)
@@ -248,7 +249,7 @@ def test_design_example_loads(tmp_path: Path) -> None:
     """,
         )
     )
-    assert [(a.name, a.service, a.user) for a in config.accounts] == [
+    assert [(a.name, a.service, adapter_for(a.service).user(a)) for a in config.accounts] == [
         ("ops-interfax", "interfax", "ops"),
         ("ops-concord", "concord", "mbx1234567890"),
     ]

@@ -47,8 +47,9 @@ from faxtui.errors import (
     TransportError,
 )
 from faxtui.model import FaxJob, JobState
-from faxtui.providers.concord import ConcordClient, OAuthTokenProvider
-from faxtui.providers.interfax import InterFaxClient
+from faxtui.services.concord.auth import OAuthTokenProvider
+from faxtui.services.concord.client import ConcordClient
+from faxtui.services.interfax.client import InterFaxClient
 from faxtui.sim import FakeClock, TruthRecord
 from faxtui.sim.demo import (
     DEMO_CONCORD_PIN,

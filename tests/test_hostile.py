@@ -41,11 +41,10 @@ from hostile_server import (
 from faxtui.config import AccountConfig, Config, SecretRef, UIConfig, save_config
 from faxtui.errors import ProtocolError, ProviderError, TransportError
 from faxtui.model import FAXITEM_FIELDS, Health
-from faxtui.poller import Poller
-from faxtui.poller import test_account as check_account
-from faxtui.providers.concord import ConcordClient
-from faxtui.providers.interfax import InterFaxClient
-from faxtui.soap import SOAP11_NS
+from faxtui.poller import Poller, check_account
+from faxtui.services.concord.client import ConcordClient
+from faxtui.services.interfax.client import InterFaxClient
+from faxtui.services.soap import SOAP11_NS
 from faxtui.store import Store
 
 IFX = "http://www.interfax.cc"
@@ -513,7 +512,7 @@ from pathlib import Path
 from faxtui.config import load_config
 from faxtui.events import JobsUpdated
 from faxtui.poller import Poller
-from faxtui.poller import test_account as check_account
+from faxtui.poller import check_account
 from faxtui.store import Store
 
 async def main() -> None:

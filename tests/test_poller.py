@@ -23,7 +23,8 @@ from sim_fixtures import interfax_call_times
 from faxtui.config import AccountConfig, Config, SecretRef, UIConfig
 from faxtui.events import AccountUpdated, JobsUpdated, PollerEvent, StateChange
 from faxtui.model import Health
-from faxtui.poller import INTERFAX_WINDOW, Poller
+from faxtui.poller import Poller
+from faxtui.services.interfax.adapter import RATE_WINDOW as INTERFAX_WINDOW
 from faxtui.sim import SimOptions, SimServer, World
 from faxtui.store import Store
 

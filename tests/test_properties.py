@@ -23,9 +23,11 @@ from lxml import etree
 
 from faxtui.errors import ProviderError
 from faxtui.model import FAXITEM_FIELDS, FaxJob, JobState
-from faxtui.providers.concord import ConcordClient, StatusItem, match_items
-from faxtui.providers.interfax import InterFaxClient, parse_faxstatusex
-from faxtui.soap import SOAP11_NS, SOAP12_NS
+from faxtui.services.concord.client import ConcordClient
+from faxtui.services.concord.parse import StatusItem, match_items
+from faxtui.services.interfax.client import InterFaxClient
+from faxtui.services.interfax.parse import parse_faxstatusex
+from faxtui.services.soap import SOAP11_NS, SOAP12_NS
 
 IFX = "http://www.interfax.cc"
 FAXWS = "urn:FaxWS"

@@ -31,7 +31,8 @@ from faxtui import poller as poller_module
 from faxtui.budget import RECHECK_SECONDS, CallBudget
 from faxtui.config import AccountConfig, Config, SecretRef, UIConfig, save_config
 from faxtui.model import Health
-from faxtui.poller import INTERFAX_WINDOW, Poller
+from faxtui.poller import Poller
+from faxtui.services.interfax.adapter import RATE_WINDOW as INTERFAX_WINDOW
 from faxtui.sim import FakeClock as FrozenClock
 from faxtui.sim import SimOptions, SimServer, World
 from faxtui.store import Store

@@ -23,7 +23,7 @@ from faxtui.sim.status_tables import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-CLIENT_MODULES = ("faxtui.codes", "faxtui.soap", "faxtui.providers", "faxtui.poller")
+CLIENT_MODULES = ("faxtui.services", "faxtui.poller")
 SIM = ROOT / "faxtui" / "sim"
 PROTOCOLS = Path(__file__).resolve().parent / "data" / "protocols"
 """The status tables of shared/protocols/, copied verbatim (see each file's first line)."""

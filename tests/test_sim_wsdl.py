@@ -20,8 +20,8 @@ from sim_fixtures import (
     world,
 )
 
+from faxtui.services.soap import parse_xml
 from faxtui.sim import SimServer
-from faxtui.soap import parse_xml
 
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"

@@ -1,4 +1,4 @@
-"""faxtui.soap: envelopes as the vendors' help pages show them, the hardened parser, faults."""
+"""faxtui.services.soap: envelopes as the vendors' help pages show them, the hardened parser, faults."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from faxtui.errors import ProtocolError, SoapFault
-from faxtui.soap import (
+from faxtui.services.soap import (
     SOAP11_NS,
     SOAP12_NS,
     build_envelope,

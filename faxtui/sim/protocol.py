@@ -1,7 +1,7 @@
 """Wire facts of both services that the simulator needs in more than one module.
 
 From shared/protocols/ (interfax.md §1, §3; concord.md §1.2, §2), defined here rather than
-taken from the client (`faxtui.soap`, `faxtui.codes`), so that the simulator does not agree with
+taken from the client (`faxtui.services.soap`, `faxtui.services`), so that the simulator does not agree with
 the client by construction.
 """
 

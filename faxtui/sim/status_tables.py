@@ -1,7 +1,7 @@
 """The simulator's own ground truth: status codes of both services -> text, phase and state.
 
 Written from shared/protocols/ (interfax.md §4-§5, concord.md §3), NOT imported from
-`faxtui.codes`: the simulator is what the client is tested against, so it must not agree with
+`faxtui.services`: the simulator is what the client is tested against, so it must not agree with
 the client by construction. If the two tables ever differ, a contract test says so.
 
 `phase` is the simulator's finer reading of a code (what the vendor's description says the fax

@@ -30,8 +30,7 @@ from faxtui.config import AccountConfig, Config, ConfigError, load_config, save_
 from faxtui.config import config_path as resolve_config_path
 from faxtui.events import PollerEvent
 from faxtui.model import FaxJob, JobState
-from faxtui.poller import Poller
-from faxtui.poller import test_account as poller_test_account
+from faxtui.poller import Poller, check_account
 from faxtui.store import Store, WatchEntry
 from faxtui.tui.formatting import clean, resolve_zone, state_label
 from faxtui.tui.messages import AccountHealth, JobsPolled, WatchListChanged, to_message
@@ -312,7 +311,7 @@ class FaxApp(App[int]):
     def test_account(self, acc: AccountConfig) -> Awaitable[tuple[bool, str]]:
         """One test call, out of the same budget as polling (InterFax: 6 calls a minute per user,
         shared with every faxtui on this store): a full window says when to try again."""
-        return poller_test_account(acc, self._http, budget=self.poller.budget_for(acc))
+        return check_account(acc, self._http, budget=self.poller.budget_for(acc))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
 
-from faxtui.codes import concord_status_text, interfax_status_text
 from faxtui.model import CONCORD_MAPPED, STATE_SYMBOL, FaxJob, FieldSpec, FieldValue, JobState
+from faxtui.services.concord.codes import concord_status_text
+from faxtui.services.interfax.codes import interfax_status_text
 
 MAX_FIELD = 200
 """Longest server string shown anywhere; longer ones end in an ellipsis."""

@@ -28,6 +28,7 @@ from faxtui.config import (
     validate_account,
 )
 from faxtui.model import Service
+from faxtui.services.concord.adapter import auth_method
 from faxtui.tui.formatting import clean
 from faxtui.tui.widgets.inputs import FaxInput
 
@@ -106,7 +107,7 @@ class AccountForm(ModalScreen[AccountConfig | None]):
                     yield Label("UserID (mbx…)")
                     yield self._text_field("f-user-id", "user_id")
                     yield Label("Authentication")
-                    method = acc.auth_method if acc and acc.service == "concord" else "token"
+                    method = auth_method(acc) if acc and acc.service == "concord" else "token"
                     yield Select(
                         [("Bearer token", "token"), ("OAuth client credentials", "client_credentials"),
                          ("PIN (deprecated)", "pin")],

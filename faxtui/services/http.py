@@ -35,7 +35,7 @@ from faxtui.errors import (
     SoapFault,
     TransportError,
 )
-from faxtui.soap import MAX_RESPONSE_BYTES, parse_response, qname
+from faxtui.services.soap import MAX_RESPONSE_BYTES, parse_response, qname
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,9 @@ def _is_loopback_host(host: str) -> bool:
         return False
 
 
-def insecure_endpoint_problem(url: str) -> str | None:
-    """Why posting credentials to `url` would be unsafe (plain http off this machine), or None."""
+def plain_http_problem(url: str) -> str | None:
+    """Why posting credentials to `url` would be unsafe (plain http off this machine), or None: the
+    one place this policy is decided (config files and accounts built in code alike)."""
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError):

@@ -1,9 +1,8 @@
-"""InterFax `dfs.asmx` FaxStatusEx client: one page, paging backwards, single look-ups.
+"""Reading FaxStatusEx answers (interfax.md §2–§4) into typed `FaxJob`s, without I/O.
 
-Wire facts: shared/protocols/interfax.md. Pages run newest first over `TransactionID <
-LastTransactionID`; a call costs one of the 6 status calls a minute InterFax allows per user,
-so the poller (not this client) decides how often and how deep to page.
-"""
+Each FaxItemEx is read on its own: an unreadable field becomes None with its raw text kept, and an
+item without a readable TransactionID or Status is left out with a warning, so one bad item costs
+that item, not the page."""
 
 from __future__ import annotations
 
@@ -15,73 +14,35 @@ from decimal import Decimal
 from operator import attrgetter, itemgetter
 from typing import Any
 
-import httpx
 from lxml import etree
 
-from faxtui.clock import utc_now
-from faxtui.codes import (
-    INTERFAX_ALL_TRANSACTIONS,
+from faxtui.errors import AuthError, ProtocolError, ProviderError, RateLimited, ServiceError, one_line
+from faxtui.model import FAXITEM_FIELDS, FaxItemEx, FaxJob, FieldValue
+from faxtui.services.caches import BoundedCache
+from faxtui.services.http import (
+    child,
+    child_text,
+    children,
+    parse_datetime,
+    parse_decimal,
+    parse_int,
+)
+from faxtui.services.interfax.codes import (
     INTERFAX_AUTH_BLOCKED,
     INTERFAX_AUTH_FAILED,
-    INTERFAX_MAX_ITEMS,
     INTERFAX_RATE_LIMITED,
     interfax_result_text,
     interfax_state,
     interfax_status_text,
 )
-from faxtui.errors import AuthError, ProtocolError, ProviderError, RateLimited, ServiceError, one_line
-from faxtui.model import FAXITEM_FIELDS, FaxItemEx, FaxJob, FieldValue, Service
-from faxtui.providers.base import PollResult
-from faxtui.providers.caches import BoundedCache
-from faxtui.providers.http import (
-    DEFAULT_TIMEOUT,
-    HttpPoster,
-    RepeatMemo,
-    check_endpoint,
-    child,
-    child_text,
-    children,
-    make_redactor,
-    parse_datetime,
-    parse_decimal,
-    parse_int,
-    scrub,
-)
-from faxtui.soap import (
-    MAX_RESPONSE_BYTES,
-    SoapVersion,
-    build_envelope,
+from faxtui.services.soap import (
     is_nil,
     parse_response,
     qname,
-    request_headers,
 )
 
 INTERFAX_NS = "http://www.interfax.cc"
-OPERATION = "FaxStatusEx"
-SOAP_ACTION = f"{INTERFAX_NS}/{OPERATION}"
 RESPONSE_ELEMENT = "FaxStatusExResponse"
-DEFAULT_ENDPOINT = "https://ws.interfax.net/dfs.asmx"
-
-
-
-@dataclass(slots=True)
-class InterFaxPage:
-    """One FaxStatusEx answer. `items`: FaxItemEx elements it held (readable or not); `warnings`:
-    what was left out of `jobs`, one line each (see `read_faxstatusex`)."""
-
-    jobs: list[FaxJob]
-    total_count: int
-    list_size: int
-    latency_ms: float
-    polled_at: datetime
-    items: int = 0
-    warnings: tuple[str, ...] = ()
-
-
-def clamp_max_items(max_items: int) -> int:
-    """InterFax returns at most 100 items a call; fewer than 1 is meaningless."""
-    return max(1, min(INTERFAX_MAX_ITEMS, max_items))
 
 
 def result_code_error(code: int, account: str) -> ProviderError:
@@ -92,7 +53,6 @@ def result_code_error(code: int, account: str) -> ProviderError:
     if code == INTERFAX_RATE_LIMITED:
         return RateLimited(f"rate limited for account {account} (InterFax {code}: {text})", retry_after=None)
     return ServiceError(f"InterFax {code}: {text} (account {account})", code=code)
-
 
 _KIND = {"int": "an int", "short": "an int", "decimal": "a decimal", "dateTime": "a dateTime"}
 
@@ -396,165 +356,3 @@ def parse_faxstatusex(body: bytes, account: str, http_status: int | None = None)
     checks. Raises `SoapFault`, `ProtocolError`, or the error of a ResultCode other than 0."""
     _, response = parse_response(body, INTERFAX_NS, RESPONSE_ELEMENT, http_status=http_status)
     return read_faxstatusex(response, account)
-
-
-class InterFaxClient:
-    """A client of one InterFax account (`dfs.asmx`, FaxStatusEx)."""
-
-    service: Service = "interfax"
-
-    def __init__(
-        self,
-        account: str,
-        endpoint: str,
-        username: str,
-        password: str,
-        *,
-        soap_version: SoapVersion = "1.1",
-        http: httpx.AsyncClient | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_bytes: int = MAX_RESPONSE_BYTES,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        if soap_version not in ("1.1", "1.2"):
-            raise ValueError("soap_version must be '1.1' or '1.2'")
-        self.account = account
-        self.endpoint = check_endpoint(endpoint)
-        self.username = username
-        self.soap_version: SoapVersion = soap_version
-        self._password = password
-        self._clock = clock
-        self._redact = make_redactor([password])
-        self._http = HttpPoster(http=http, timeout=timeout, max_bytes=max_bytes)
-        self._pages: RepeatMemo[FaxStatusExAnswer] = RepeatMemo()
-        """Each page's last answer, read: an unchanged page is not parsed again."""
-
-    def _read_page(self, response: etree._Element) -> FaxStatusExAnswer:
-        return read_faxstatusex(response, self.account)
-
-    def __repr__(self) -> str:
-        return (
-            f"InterFaxClient(account={self.account!r}, endpoint={self.endpoint!r}, "
-            f"username={self.username!r}, soap_version={self.soap_version!r})"
-        )
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        """The AsyncClient this client posts with (kept for its whole life)."""
-        return self._http.client
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this client created it."""
-        await self._http.aclose()
-
-    def request_body(self, last_transaction_id: int, max_items: int) -> bytes:
-        """The FaxStatusEx envelope: all seven elements in WSDL order (by-ref ones as 0)."""
-        return build_envelope(
-            self.soap_version,
-            INTERFAX_NS,
-            OPERATION,
-            [
-                ("Username", self.username),
-                ("Password", self._password),
-                ("LastTransactionID", str(last_transaction_id)),
-                ("MaxItems", str(clamp_max_items(max_items))),
-                ("TotalCount", "0"),
-                ("ListSize", "0"),
-                ("ResultCode", "0"),
-            ],
-        )
-
-    async def status_page(
-        self, last_transaction_id: int = INTERFAX_ALL_TRANSACTIONS, max_items: int = INTERFAX_MAX_ITEMS
-    ) -> InterFaxPage:
-        """One FaxStatusEx call: up to `max_items` (1..100) jobs below `last_transaction_id`, newest first."""
-        try:
-            return await self._status_page(last_transaction_id, max_items)
-        except ProviderError as exc:
-            raise scrub(exc, self._redact) from None
-
-    async def _status_page(self, last_transaction_id: int, max_items: int) -> InterFaxPage:
-        if last_transaction_id == INTERFAX_ALL_TRANSACTIONS:  # the first page: a poll begins
-            self._pages.new_round()
-        answer = await self._http.post(
-            self.endpoint,
-            self.request_body(last_transaction_id, max_items),
-            request_headers(self.soap_version, SOAP_ACTION),
-        )
-        polled_at = self._clock()
-        parsed = self._pages.read((last_transaction_id, max_items), answer, self.account, INTERFAX_NS,
-                                  RESPONSE_ELEMENT, self._read_page)
-        return InterFaxPage(
-            jobs=list(parsed.jobs),  # a copy: the memo keeps its own
-            total_count=parsed.total_count,
-            list_size=parsed.list_size,
-            latency_ms=answer.elapsed_ms,
-            polled_at=polled_at,
-            items=parsed.items,
-            warnings=parsed.warnings,
-        )
-
-    async def recent(self, depth: int = 1, max_items: int = INTERFAX_MAX_ITEMS) -> PollResult:
-        """The newest jobs, paging backwards up to `depth` calls.
-
-        Stops early when a page comes back short (the history is exhausted) or when the server
-        does not move below the last id asked (it would hand back the same page again).
-        Jobs are unique by TransactionID and ordered newest first.
-        """
-        if depth < 1:
-            raise ValueError("depth must be at least 1")
-        page_size = clamp_max_items(max_items)
-        last_id = INTERFAX_ALL_TRANSACTIONS
-        by_id: dict[str, FaxJob] = {}
-        total_count: int | None = None
-        latencies: list[float] = []
-        for _ in range(depth):
-            page = await self.status_page(last_id, page_size)
-            latencies.append(page.latency_ms)
-            if total_count is None:
-                total_count = page.total_count
-            for job in page.jobs:
-                by_id.setdefault(job.job_id, job)
-            if page.items < page_size or not page.jobs:
-                break
-            lowest = min(_transaction_id(job) for job in page.jobs)
-            if lowest >= last_id:
-                break
-            last_id = lowest
-        jobs = sorted(by_id.values(), key=_transaction_id, reverse=True)
-        return PollResult(
-            jobs=jobs,
-            polled_at=self._clock(),
-            latency_ms=sum(latencies) / len(latencies),
-            calls=len(latencies),
-            total_count=total_count,
-        )
-
-    async def lookup(self, transaction_id: int) -> FaxJob | None:
-        """One job by TransactionID (LastTransactionID = id + 1, MaxItems = 1), or None."""
-        page = await self.status_page(transaction_id + 1, 1)
-        for job in page.jobs:
-            if job.item.TransactionID == transaction_id:
-                return job
-        return None
-
-
-def _transaction_id(job: FaxJob) -> int:
-    tid = job.item.TransactionID
-    return tid if isinstance(tid, int) else int(str(tid))
-
-
-__all__ = [
-    "DEFAULT_ENDPOINT",
-    "INTERFAX_NS",
-    "SOAP_ACTION",
-    "FaxStatusExAnswer",
-    "InterFaxClient",
-    "InterFaxPage",
-    "clamp_max_items",
-    "job_from_item",
-    "parse_fax_item",
-    "parse_faxstatusex",
-    "read_faxstatusex",
-    "result_code_error",
-]

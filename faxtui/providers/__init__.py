@@ -1,1 +1,0 @@
-"""Clients of the two fax services."""

@@ -1,0 +1,1 @@
+"""The Concord FaxWS v5 service (GetRealTimeFaxStatusEx): codes, ids, auth, parsing, client, adapter."""

@@ -1,0 +1,1 @@
+"""The InterFax service (`dfs.asmx`, FaxStatusEx): codes, ids, parsing, client, adapter."""
