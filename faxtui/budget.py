@@ -60,7 +60,6 @@ class CallBudget:
         self._key = key
         self._calls: deque[float] = deque()
         self._lock = asyncio.Lock()
-        self.spent = 0
 
     # --- the ledger, when there is one and it works --------------------------------------------
 
@@ -97,7 +96,6 @@ class CallBudget:
 
     def _note(self, now: float) -> None:
         self._calls.append(now)
-        self.spent += 1
 
     def _expire(self, now: float) -> None:
         while self._calls and self._calls[0] <= now - self.window:
