@@ -9,7 +9,8 @@ processes: a restarted faxtui sees the calls its previous run made in the last m
 faxtui processes on one data directory take their calls from the same window, each check-and-take
 being one database transaction. The ledger needs a clock every process agrees on, so a budget with
 a ledger runs on wall time (`time.time`) rather than a monotonic clock. If the ledger cannot be
-used (a read-only or full disk), the budget says so once in the log and counts in memory.
+used (it raises `StoreError`: a read-only or full disk), the budget says so once in the log and
+counts in memory; any other exception from the ledger is a bug and is not swallowed.
 
 Time comes from `clock` and waits go through `sleep` (default `asyncio.sleep`), so a test can run a
 budget on a fake clock: a waiting `acquire` only ever sleeps through `sleep`.
@@ -21,8 +22,9 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+
+from faxtui.store.interface import CallKey, CallLedger, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +33,8 @@ MAX_HOLD = 900.0
 RECHECK_SECONDS = 1.0
 """A waiting `acquire` looks again at least this often (another process, or a clock change)."""
 
-LedgerKey = tuple[str, str, str]
 Sleep = Callable[[float], Awaitable[None]]
 """How a budget (and the poller) waits: `asyncio.sleep`, or a fake clock's sleep in tests."""
-
-
-class CallLedger(Protocol):
-    """Where calls are recorded so several budgets (processes) share one window. See `Store`."""
-
-    def take_call(self, key: LedgerKey, now: float, limit: int, window: float) -> float: ...
-
-    def add_calls(self, key: LedgerKey, stamps: Sequence[float]) -> None: ...
-
-    def recent_calls(self, key: LedgerKey, now: float, window: float) -> list[float]: ...
 
 
 class CallBudget:
@@ -54,7 +45,7 @@ class CallBudget:
         *,
         clock: Callable[[], float] = time.monotonic,
         ledger: CallLedger | None = None,
-        key: LedgerKey | None = None,
+        key: CallKey | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if limit < 1 or window <= 0:
@@ -69,11 +60,10 @@ class CallBudget:
         self._key = key
         self._calls: deque[float] = deque()
         self._lock = asyncio.Lock()
-        self.spent = 0
 
     # --- the ledger, when there is one and it works --------------------------------------------
 
-    def _ledger_failed(self, err: Exception) -> None:
+    def _ledger_failed(self, err: StoreError) -> None:
         log.warning("call ledger unusable (%s); counting calls in memory only", err)
         self._ledger = None
 
@@ -83,7 +73,7 @@ class CallBudget:
         if self._ledger is not None and self._key is not None:
             try:
                 return self._ledger.recent_calls(self._key, now, self.window)
-            except Exception as err:
+            except StoreError as err:
                 self._ledger_failed(err)
         return list(self._calls)
 
@@ -92,7 +82,7 @@ class CallBudget:
         if self._ledger is not None and self._key is not None:
             try:
                 wait = self._ledger.take_call(self._key, now, self.limit, self.window)
-            except Exception as err:
+            except StoreError as err:
                 self._ledger_failed(err)
             else:
                 if wait <= 0:
@@ -106,7 +96,6 @@ class CallBudget:
 
     def _note(self, now: float) -> None:
         self._calls.append(now)
-        self.spent += 1
 
     def _expire(self, now: float) -> None:
         while self._calls and self._calls[0] <= now - self.window:
@@ -164,5 +153,5 @@ class CallBudget:
         if self._ledger is not None and self._key is not None:
             try:
                 self._ledger.add_calls(self._key, stamps)
-            except Exception as err:
+            except StoreError as err:
                 self._ledger_failed(err)

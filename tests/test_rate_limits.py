@@ -81,9 +81,9 @@ async def test_a_full_budget_waits_through_its_sleep_until_the_window_frees(cloc
     assert clock.sleeps == []  # room in the window: no waiting at all
     waiting = asyncio.create_task(budget.acquire())
     await clock.advance(7 - 0.01)
-    assert not waiting.done() and budget.spent == 2
+    assert not waiting.done() and budget.available() == 0  # the two calls, at 0 and 3
     await clock.advance(0.02)  # the first call, made at 0, leaves the window at 10
-    assert waiting.done() and budget.spent == 3
+    assert waiting.done() and budget.available() == 0  # the waiting acquire took its place
     # It looked again at least every RECHECK_SECONDS (another process may have freed a slot).
     assert clock.sleeps and all(0 < s <= RECHECK_SECONDS for s in clock.sleeps)
     assert sum(clock.sleeps) == pytest.approx(7.0, abs=1e-3)
@@ -227,10 +227,28 @@ async def main() -> None:
     with Store.open() as store:
         poller = Poller(config, store)
         budget = poller.budget_for(config.accounts[0])  # both accounts' (one user), both processes'
+        taken = [0]  # the calls this process took from the budget, through its public methods
+        acquire, try_acquire, charge = budget.acquire, budget.try_acquire, budget.charge
+
+        async def counted_acquire() -> None:
+            await acquire()
+            taken[0] += 1
+
+        def counted_try_acquire() -> bool:
+            took = try_acquire()
+            taken[0] += took
+            return took
+
+        def counted_charge(calls: int) -> None:
+            charge(calls)
+            taken[0] += max(0, calls)
+
+        budget.acquire, budget.try_acquire = counted_acquire, counted_try_acquire
+        budget.charge = counted_charge
         task = asyncio.create_task(poller.run())
 
         def settled() -> bool:  # this process's calls are all answered (none half-way)
-            return sum(s.calls_made for s in poller.statuses.values()) == budget.spent
+            return sum(s.calls_made for s in poller.statuses.values()) == taken[0]
 
         # Refresh spam until the shared window is full and every call this process took is done,
         # then some more: nothing more may be called, however slowly the machine got here.

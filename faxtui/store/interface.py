@@ -1,0 +1,129 @@
+"""What a state store is, whatever holds it: the value types and the `StateStore` protocol.
+
+`StateStore` is everything the app asks of its store; `CallLedger` is the part a rate budget
+(`faxtui.budget`) uses. A backend implements them and raises `StoreError` (and only that) when its
+storage cannot be used. Times going in must be timezone-aware; times coming out are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from faxtui.events import StateChange
+from faxtui.model import FaxJob
+
+__all__ = ["CallKey", "CallLedger", "StateStore", "StoreError", "Transition", "WatchEntry"]
+
+CallKey = tuple[str, str, str]
+"""(service, endpoint, user) of a rate budget."""
+
+
+class StoreError(Exception):
+    """The state database cannot be used. `str(err)` is one line naming the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEntry:
+    account: str
+    lookup_id: str
+    label: str
+    added_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One status change of one job, as kept in the history table."""
+
+    account: str
+    job_id: str
+    at: datetime
+    old_state: str | None
+    new_state: str
+    old_code: int | None
+    new_code: int | None
+    status_text: str
+
+    @classmethod
+    def from_change(cls, change: StateChange) -> Transition:
+        job, old = change.job, change.old
+        return cls(
+            account=job.account,
+            job_id=job.job_id,
+            at=change.at,
+            old_state=old.state.value if old is not None else None,
+            new_state=job.state.value,
+            old_code=old.status_code if old is not None else None,
+            new_code=job.status_code,
+            status_text=job.status_text,
+        )
+
+
+class CallLedger(Protocol):
+    """Where rate-limited calls are recorded, so several budgets (processes) share one window."""
+
+    def take_call(self, key: CallKey, now: float, limit: int, window: float) -> float:
+        """Record a call at `now` if fewer than `limit` were made in the last `window` seconds, and
+        return 0; else record nothing and return the seconds until one is allowed. Atomic."""
+        ...
+
+    def add_calls(self, key: CallKey, stamps: Sequence[float]) -> None:
+        """Record calls made without asking first."""
+        ...
+
+    def recent_calls(self, key: CallKey, now: float, window: float) -> list[float]:
+        """The times of the calls for `key` inside the window ending at `now`, oldest first."""
+        ...
+
+
+class StateStore(CallLedger, Protocol):
+    """The app's memory: last known jobs, their history, the watch list, account health, and the
+    call ledger. Every method raises `StoreError` when the storage cannot be used."""
+
+    @property
+    def recovered_from(self) -> Path | None:
+        """Where the damaged database was moved when it was rebuilt on open, else None."""
+        ...
+
+    def recovery_notice(self) -> str | None:
+        """One line for the user when the store was damaged and rebuilt on open, else None."""
+        ...
+
+    def close(self) -> None:
+        """Release the storage; idempotent. Any later call raises `StoreError`."""
+        ...
+
+    def load_jobs(self, account: str | None = None) -> list[FaxJob]: ...
+
+    def save_jobs(self, jobs: Sequence[FaxJob], at: datetime) -> None: ...
+
+    def prune_jobs(self, keep_per_account: int = 20000) -> int: ...
+
+    def record_transitions(self, transitions: Sequence[Transition]) -> None: ...
+
+    def history(self, account: str, job_id: str) -> list[Transition]: ...
+
+    def recent_transitions(self, limit: int = 200) -> list[Transition]: ...
+
+    def prune_history(self, keep: int = 200_000) -> int: ...
+
+    def watch_list(self, account: str | None = None) -> list[WatchEntry]: ...
+
+    def add_watch(
+        self, account: str, lookup_id: str, label: str = "", *, at: datetime | None = None
+    ) -> WatchEntry: ...
+
+    def remove_watch(self, account: str, lookup_id: str) -> bool: ...
+
+    def set_watch_label(self, account: str, lookup_id: str, label: str) -> bool: ...
+
+    def forget_account(self, account: str) -> None: ...
+
+    def save_account_state(
+        self, account: str, last_good_poll: datetime | None, last_error: str | None, at: datetime
+    ) -> None: ...
+
+    def load_account_states(self) -> dict[str, tuple[datetime | None, str | None]]: ...
