@@ -164,7 +164,7 @@ COMPONENTS = (
     ("failed `import sniffio` in httpcore", ("<frozen importlib", "_distutils_hack", "__editable__")),
     ("faxtui providers: request building, XML parse, FaxJobs", ("faxtui/services/",
                                                                 "lxml.etree")),
-    ("store: JSON encoding and SQLite", ("faxtui/store.py", "faxtui/jsonio.py", "/json/", "sqlite3")),
+    ("store: JSON encoding and SQLite", ("faxtui/store/", "faxtui/jsonio.py", "/json/", "sqlite3")),
     ("model: dataclass __init__ / __eq__", ("faxtui/model.py", "<string>", "dataclasses.py")),
     ("poller and budgets", ("faxtui/poller.py", "faxtui/budget.py")),
     ("asyncio and sockets", ("/asyncio/", "selectors.py", "socket")),

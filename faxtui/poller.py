@@ -36,7 +36,7 @@ from faxtui.secrets import resolve_secret
 from faxtui.services.adapter import PollOutcome, ServiceSession
 from faxtui.services.http import Redactor, make_redactor, plain_http_problem
 from faxtui.services.registry import adapter_for
-from faxtui.store import Store, StoreError, Transition, WatchEntry
+from faxtui.store.interface import CallLedger, StateStore, StoreError, Transition, WatchEntry
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def _health_for(error: Exception) -> Health:
     return Health.ERROR
 
 
-def rate_budget(acc: AccountConfig, *, clock: Callable[[], float], ledger: Store | None,
+def rate_budget(acc: AccountConfig, *, clock: Callable[[], float], ledger: CallLedger | None,
                 clock_speed: float = 1.0, sleep: Sleep = asyncio.sleep) -> CallBudget:
     """A budget at the service's limit for the account's user (shared through `ledger`, if any)."""
     adapter = adapter_for(acc.service)
@@ -147,7 +147,7 @@ class Poller:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: StateStore,
         *,
         emit: Emit | None = None,
         now: Callable[[], datetime] = utc_now,
@@ -565,7 +565,7 @@ class Poller:
         return age > STALE_AFTER_POLLS * loop.config.poll_seconds
 
 
-def budget_for_check(acc: AccountConfig, store: Store | None) -> CallBudget | None:
+def budget_for_check(acc: AccountConfig, store: CallLedger | None) -> CallBudget | None:
     """The budget a one-off check call of `acc` must come out of (None without a store)."""
     return None if store is None else rate_budget(acc, clock=time.time, ledger=store)
 
