@@ -9,6 +9,9 @@ import pytest
 from fakeclock import FakeClock
 from loopback import LoopbackServer
 
+pytest_plugins = ["cli_fixtures"]
+"""Fixture modules: their fixtures reach every test without an import."""
+
 
 @pytest.fixture
 def loopback() -> Iterator[LoopbackServer]:

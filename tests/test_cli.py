@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from cli_fixtures import faxtui
 
 from faxtui.model import FAXITEM_NAMES
 from faxtui.sim import SimOptions, SimServer, World
@@ -26,25 +26,6 @@ def sim() -> Iterator[SimServer]:
     world.add_interfax_account("ops", SECRET, jobs=40)
     with SimServer(world=world, options=options) as server:
         yield server
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("FAXTUI_")}
-    base.update({
-        "FAXTUI_CONFIG": str(tmp_path / "cfg" / "config.toml"),
-        "FAXTUI_DATA_DIR": str(tmp_path / "data"),
-        "NO_COLOR": "1",
-        "COLUMNS": "100",
-    })
-    return base
-
-
-def faxtui(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "faxtui", *args], env=env, input=stdin, capture_output=True,
-        text=True, timeout=60, check=False,
-    )
 
 
 def add_accounts(sim: SimServer, env: dict[str, str], password: str = SECRET) -> None:

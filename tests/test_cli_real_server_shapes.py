@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli import env as env
-from test_cli import faxtui
+from cli_fixtures import faxtui
 
 from faxtui.sim import FakeClock, SimOptions, SimServer, World
 from faxtui.sim.status_tables import concord_state, interfax_state
