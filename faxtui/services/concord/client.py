@@ -58,9 +58,7 @@ from faxtui.services.concord.parse import (
 )
 from faxtui.services.http import (
     DEFAULT_TIMEOUT,
-    HttpPoster,
     RepeatMemo,
-    check_endpoint,
     make_redactor,
     scrub,
 )
@@ -70,6 +68,7 @@ from faxtui.services.soap import (
     build_envelope,
     request_headers,
 )
+from faxtui.services.soap_client import SoapClient
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +113,7 @@ def _unique(ids: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-class ConcordClient:
+class ConcordClient(SoapClient):
     """A client of one Concord FaxWS account (GetRealTimeFaxStatusEx)."""
 
     service: Service = "concord"
@@ -141,20 +140,15 @@ class ConcordClient:
         sources = [s for s in (token, pin, token_provider) if s is not None and s != ""]
         if len(sources) != 1:
             raise ValueError("exactly one of token, token_provider or pin must be given")
-        if soap_version not in ("1.1", "1.2"):
-            raise ValueError("soap_version must be '1.1' or '1.2'")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        self.account = account
-        self.endpoint = check_endpoint(endpoint)
+        super().__init__(account, endpoint, soap_version=soap_version, http=http, timeout=timeout,
+                         max_bytes=max_bytes, clock=clock)
         self.user_id = user_id
-        self.soap_version: SoapVersion = soap_version
         self.batch_size = batch_size
         self.token_provider = token_provider
         self._token = check_token(token, "token") if token else None
         self._pin = pin or None
-        self._clock = clock
-        self._http = HttpPoster(http=http, timeout=timeout, max_bytes=max_bytes)
         self._answers: RepeatMemo[StatusAnswer] = RepeatMemo()
         """Each batch's last answer, read (its tracking headers are the call's own, set per call)."""
         self.content_type = content_type
@@ -174,13 +168,9 @@ class ConcordClient:
             f"user_id={self.user_id!r}, auth={self.auth_kind!r}, soap_version={self.soap_version!r})"
         )
 
-    @property
-    def http(self) -> httpx.AsyncClient:
-        return self._http.client
-
     async def aclose(self) -> None:
         """Close the HTTP client if this client created it, and the token provider it was given."""
-        await self._http.aclose()
+        await super().aclose()
         if self.token_provider is not None:
             await self.token_provider.aclose()
 

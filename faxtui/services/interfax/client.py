@@ -20,9 +20,7 @@ from faxtui.errors import ProviderError
 from faxtui.model import FaxJob, Service
 from faxtui.services.http import (
     DEFAULT_TIMEOUT,
-    HttpPoster,
     RepeatMemo,
-    check_endpoint,
     make_redactor,
     scrub,
 )
@@ -42,6 +40,7 @@ from faxtui.services.soap import (
     build_envelope,
     request_headers,
 )
+from faxtui.services.soap_client import SoapClient
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +78,7 @@ def clamp_max_items(max_items: int) -> int:
     """InterFax returns at most 100 items a call; fewer than 1 is meaningless."""
     return max(1, min(INTERFAX_MAX_ITEMS, max_items))
 
-class InterFaxClient:
+class InterFaxClient(SoapClient):
     """A client of one InterFax account (`dfs.asmx`, FaxStatusEx)."""
 
     service: Service = "interfax"
@@ -97,16 +96,11 @@ class InterFaxClient:
         max_bytes: int = MAX_RESPONSE_BYTES,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        if soap_version not in ("1.1", "1.2"):
-            raise ValueError("soap_version must be '1.1' or '1.2'")
-        self.account = account
-        self.endpoint = check_endpoint(endpoint)
+        super().__init__(account, endpoint, soap_version=soap_version, http=http, timeout=timeout,
+                         max_bytes=max_bytes, clock=clock)
         self.username = username
-        self.soap_version: SoapVersion = soap_version
         self._password = password
-        self._clock = clock
         self._redact = make_redactor([password])
-        self._http = HttpPoster(http=http, timeout=timeout, max_bytes=max_bytes)
         self._pages: RepeatMemo[FaxStatusExAnswer] = RepeatMemo()
         """Each page's last answer, read: an unchanged page is not parsed again."""
 
@@ -118,15 +112,6 @@ class InterFaxClient:
             f"InterFaxClient(account={self.account!r}, endpoint={self.endpoint!r}, "
             f"username={self.username!r}, soap_version={self.soap_version!r})"
         )
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        """The AsyncClient this client posts with (kept for its whole life)."""
-        return self._http.client
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this client created it."""
-        await self._http.aclose()
 
     def request_body(self, last_transaction_id: int, max_items: int) -> bytes:
         """The FaxStatusEx envelope: all seven elements in WSDL order (by-ref ones as 0)."""
