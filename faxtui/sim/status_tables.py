@@ -92,11 +92,6 @@ def _ifx_table() -> dict[int, IfxStatus]:
 INTERFAX_STATUS: Final[dict[int, IfxStatus]] = _ifx_table()
 """Every FaxItemEx.Status code interfax.md §4.2 and §4.3 name."""
 
-IFX_SENDING: Final = -3
-IFX_HELD_FOR_CREDIT: Final = -22
-IFX_CANCELLED: Final = 403
-IFX_QUOTA_EXCEEDED: Final = 205000
-
 _PHASE_STATE: Final[dict[str, str]] = {
     "preprocessing": "queued", "ready": "queued", "held": "queued", "handling": "queued",
     "sending": "sending", "retrying": "retrying", "delivered": "delivered", "failed": "failed",
@@ -134,7 +129,6 @@ def interfax_state(status: int, trials: int = 0) -> str:
 
 # --- InterFax web-service ResultCode (interfax.md §5, §7) ---------------------------------------
 
-IFX_OK: Final = 0
 IFX_INTERNAL_ERROR: Final = -150
 """§5: "An exception occurs at any point in the execution of the web service method"."""
 IFX_AUTH_FAILED: Final = -1003

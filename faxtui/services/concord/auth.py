@@ -30,7 +30,6 @@ from faxtui.services.http import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TOKEN_URL = "https://login.concord.net/v1/connect/token"  # noqa: S105 - a URL, not a secret
 DEFAULT_OAUTH_SCOPE = "FaxWS"
 """Without `offline_access`: that scope asks for a refresh token, which the client-credentials grant
 never gets, and IdentityServer (what `/connect/token` points to, concord.md §1.4) refuses it with

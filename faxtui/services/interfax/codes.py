@@ -79,12 +79,7 @@ for _code in (6088, 6095, 6097, 6099, 6100):
     INTERFAX_STATUS_TEXT[_code] = "Incompatible destination"
 
 INTERFAX_CANCELLED = 403
-INTERFAX_HELD_FOR_CREDIT = -22
 INTERFAX_SENDING = -3
-
-# Failure codes after which InterFax retries (busy / no answer / call connect failures):
-# a job with one of these as its final status ran out of attempts.
-INTERFAX_RETRYABLE: frozenset[int] = frozenset({263, 3931, 3933, 3935, 3937, 6017, 6018, 8021, 8025})
 
 
 def interfax_status_text(status: int) -> str:
@@ -157,7 +152,6 @@ INTERFAX_RESULT_TEXT: dict[int, str] = {
 INTERFAX_AUTH_FAILED = -1003
 INTERFAX_AUTH_BLOCKED = -1876
 INTERFAX_RATE_LIMITED = -1011
-INTERFAX_SERVICE_ERROR = -150
 INTERFAX_STATUS_CALLS_PER_MINUTE = 6
 INTERFAX_MAX_ITEMS = 100
 INTERFAX_ALL_TRANSACTIONS = 2_147_483_647
