@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 
 from faxtui.model import ConcordStatus, FaxItemEx, FaxJob, JobState
+from faxtui.store import Transition
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+EST = timezone(timedelta(hours=-5))
 INTERFAX_STATUS = {JobState.DELIVERED: 0, JobState.FAILED: 263, JobState.SENDING: -3, JobState.QUEUED: -2,
                    JobState.RETRYING: -3, JobState.CANCELLED: 403}
 CONCORD_STATUS = {JobState.DELIVERED: 1, JobState.FAILED: 2, JobState.SENDING: 3, JobState.NOT_FOUND: -5019}
@@ -30,3 +33,82 @@ def concord_job(job_id: str = "br001h0000000001", state: JobState = JobState.FAI
     item = FaxItemEx(TransactionID=job_id, Status=status, PagesSent=0, PagesSubmitted=2, Duration=0)
     return FaxJob(account, "concord", job_id, item, state, status, f"status {status}", concord=native,
                   lookup_id=lookup_id)
+
+
+def complete_interfax_job(
+    transaction: int = 812345678, *, account: str = "ops-interfax", status: int = 6017
+) -> FaxJob:
+    """An InterFax job with every one of the 27 FaxItemEx fields set (what a store must keep)."""
+    item = FaxItemEx(
+        ParentTransactionID=812345600,
+        TransactionID=transaction,
+        SubmitTime=datetime(2026, 11, 22, 4, 58, 1, tzinfo=EST),
+        PostponeTime=datetime(2026, 11, 22, 5, 0, 0, tzinfo=EST),
+        CompletionTime=datetime(2026, 11, 22, 5, 3, 12, 500000, tzinfo=EST),
+        UserID="ops",
+        Contact="Dr. Ada — Clinic",
+        JobID="job-7",
+        DestinationFax="0012125550100",
+        ReplyEmail="ops@example.com",
+        RemoteCSID="+1 212 555 0100",
+        PagesSent=2,
+        Status=status,
+        Duration=95,
+        Subject="Referral [urgent]",
+        PagesSubmitted=3,
+        SenderCSID="OPS",
+        Priority=1,
+        Units=Decimal("3.00"),
+        CostPerUnit=Decimal("0.0650"),
+        PageSize="Letter",
+        PageOrientation="Portrait",
+        PageResolution="Fine",
+        RenderingQuality="High",
+        PageHeader="To: {To} From: {From}",
+        RetriesToPerform=3,
+        TrialsPerformed=2,
+    )
+    assert all(value is not None for _, value in item.values())
+    return FaxJob(account, "interfax", str(transaction), item, JobState.FAILED, status, "Busy")
+
+
+def complete_concord_job(job_id: str = "br0a1b2c3d4e5f", *, account: str = "ops-concord") -> FaxJob:
+    native = ConcordStatus(
+        FaxJobId=job_id,
+        FaxJobStatusId=2,
+        StatusDescription="Failed",
+        RecipientState=5,
+        RecipientCurrentPageCount=1,
+        RecipientTotalPageCount=4,
+        FaxDeliveryDateTime="2026-11-22T10:02:03Z",
+        FaxDeliveryDuration=61,
+        RemoteFaxCSID="REMOTE",
+        ErrorCode=-5006,
+        ErrorString="No answer",
+        activity_id="act-123",
+        execution_time_ms="12",
+    )
+    item = FaxItemEx(
+        TransactionID=job_id,
+        Status=2,
+        PagesSent=1,
+        PagesSubmitted=4,
+        CompletionTime=datetime(2026, 11, 22, 10, 2, 3, tzinfo=UTC),
+        Duration=61,
+        RemoteCSID="REMOTE",
+    )
+    return FaxJob(
+        account,
+        "concord",
+        job_id,
+        item,
+        JobState.FAILED,
+        2,
+        "Failed",
+        concord=native,
+        lookup_id="JRI-order-42",
+    )
+
+
+def transition(job_id: str, at: datetime, new: str, old: str | None = None, account: str = "a") -> Transition:
+    return Transition(account, job_id, at, old, new, None, 0 if new == "delivered" else -3, new.title())

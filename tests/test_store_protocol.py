@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_store import interfax_job, transition
+from factories import complete_interfax_job as interfax_job
+from factories import transition
 
 import faxtui.store
 from faxtui.store import CallKey, CallLedger, SqliteStore, StateStore, Store, StoreError
