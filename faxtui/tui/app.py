@@ -40,8 +40,9 @@ from faxtui.tui.screens.dialogs import TextDialog, WatchDialog
 from faxtui.tui.screens.help import HelpScreen
 from faxtui.tui.screens.main import MainScreen
 from faxtui.tui.screens.welcome import WelcomeScreen
+from faxtui.tui.textual_internals.drivers import compact_driver, driver_ending, forget_screen, terminal_driver
 from faxtui.tui.widgets.job_table import COLUMN_LABEL, COLUMNS
-from faxtui.tui.wire import PLAIN_OUTPUT_ENV, compact_driver, terminal_driver
+from faxtui.tui.wire import PLAIN_OUTPUT_ENV
 
 if TYPE_CHECKING:
     from faxtui.tui.demo import DemoSession
@@ -111,13 +112,11 @@ class FaxApp(App[int]):
         base = terminal_driver(base)
         if os.environ.get(PLAIN_OUTPUT_ENV, "") not in ("", "0"):
             return base
-        return compact_driver(base, lambda: self.size if self._running else None)
+        return compact_driver(base, lambda: self.size if self.is_running else None)
 
     def action_redraw(self) -> None:
         """ctrl+l: send the whole screen again (after something else wrote to the terminal)."""
-        forget_screen = getattr(self._driver, "forget_screen", None)
-        if forget_screen is not None:
-            forget_screen()
+        forget_screen(self)
         self.screen.refresh()
 
     def _make_poller(self, config: Config, store: Store) -> Poller:
@@ -151,10 +150,8 @@ class FaxApp(App[int]):
 
     def _hang_up(self) -> None:
         """SIGHUP or SIGTERM: exit, and tell the driver, so a terminal that takes no more output
-        (a stalled SSH link) cannot hold the exit up (`faxtui.tui.wire.terminal_driver`)."""
-        ending = getattr(self._driver, "ending", None)
-        if callable(ending):
-            ending()
+        (a stalled SSH link) cannot hold the exit up (`textual_internals.drivers.terminal_driver`)."""
+        driver_ending(self)
         self.exit()
 
     def show_monitor(self) -> None:

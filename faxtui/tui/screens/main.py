@@ -206,7 +206,7 @@ class MainScreen(Screen[None]):
                 made.append(loaded)
             return made
 
-        self._log(lines)
+        self._queue_log(lines)
         if table.selected_key != before or table.selected_job is not shown_before:
             self.set_timer(FOLLOW_UP_SECONDS, self.show_selected)
 
@@ -216,9 +216,9 @@ class MainScreen(Screen[None]):
         self.refresh_bar()
         if event.failed or event.recovered:
             zone, now = self.fax.zone, self.fax.now()
-            self._log(lambda: [account_line(event, zone, now)])
+            self._queue_log(lambda: [account_line(event, zone, now)])
 
-    def _log(self, lines: Callable[[], list[Text]]) -> None:
+    def _queue_log(self, lines: Callable[[], list[Text]]) -> None:
         """Add to the event log a moment later (the table and the bar go first), in order."""
         self._log_queue.append(lines)
         if len(self._log_queue) == 1:
