@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -29,12 +29,25 @@ from faxtui.clock import utc_now
 from faxtui.config import AccountConfig, Config, ConfigError, load_config, save_config
 from faxtui.config import config_path as resolve_config_path
 from faxtui.events import PollerEvent
-from faxtui.model import FaxJob, JobState
+from faxtui.model import AccountStatus, FaxJob, JobState
 from faxtui.poller import Poller
 from faxtui.poller import test_account as poller_test_account
-from faxtui.store import Store, WatchEntry
+from faxtui.store import Store, Transition, WatchEntry
 from faxtui.tui.formatting import clean, resolve_zone, state_label
-from faxtui.tui.messages import AccountHealth, JobsPolled, WatchListChanged, to_message
+from faxtui.tui.messages import (
+    AccountHealth,
+    AskLabel,
+    AskWatch,
+    JobsPolled,
+    LeaveAccounts,
+    OpenAccounts,
+    RefreshNow,
+    RemoveWatch,
+    StartDemo,
+    TogglePause,
+    WatchListChanged,
+    to_message,
+)
 from faxtui.tui.screens.accounts import AccountsScreen
 from faxtui.tui.screens.dialogs import TextDialog, WatchDialog
 from faxtui.tui.screens.help import HelpScreen
@@ -45,7 +58,7 @@ from faxtui.tui.widgets.job_table import COLUMN_LABEL, COLUMNS
 from faxtui.tui.wire import PLAIN_OUTPUT_ENV
 
 if TYPE_CHECKING:
-    from faxtui.tui.demo import DemoSession
+    from faxtui.tui.demo_session import DemoSession
 
 FALLBACK_THEME = "textual-dark"
 HANGUP_SIGNALS: tuple[signal.Signals, ...] = tuple(
@@ -135,7 +148,7 @@ class FaxApp(App[int]):
         if self.config.accounts:
             self.show_monitor()
         else:
-            self.push_screen(WelcomeScreen())
+            self.push_screen(WelcomeScreen(self))
         if self.autostart:
             self.start_polling()
         self._exit_on_hangup()
@@ -155,7 +168,7 @@ class FaxApp(App[int]):
         self.exit()
 
     def show_monitor(self) -> None:
-        self.main_screen = MainScreen()
+        self.main_screen = MainScreen(self)
         if len(self.screen_stack) > 1:
             self.switch_screen(self.main_screen)
         else:
@@ -181,7 +194,7 @@ class FaxApp(App[int]):
 
     async def start_demo(self) -> None:
         """Welcome screen: swap to the in-process simulator with the demo accounts."""
-        from faxtui.tui.demo import build_demo
+        from faxtui.tui.demo_session import build_demo
 
         if self.demo is not None:
             return
@@ -243,6 +256,66 @@ class FaxApp(App[int]):
         if (main := self.monitor) is not None:
             main.reload_all()
 
+    # --- what the screens read (`faxtui.tui.host.FaxHost`) ----------------------------------------
+
+    @property
+    def statuses(self) -> Mapping[str, AccountStatus]:
+        return self.poller.statuses
+
+    @property
+    def jobs(self) -> Mapping[tuple[str, str], FaxJob]:
+        return self.poller.jobs
+
+    @property
+    def paused(self) -> bool:
+        return self.poller.paused
+
+    def watch_entries(self) -> list[WatchEntry]:
+        return self.poller.watch_list()
+
+    def watched_job(self, entry: WatchEntry) -> FaxJob | None:
+        return self.poller.watched_job(entry)
+
+    def is_watched(self, job: FaxJob) -> bool:
+        return self.poller.is_watched(job)
+
+    def is_stale(self, account: str) -> bool:
+        return self.poller.is_stale(account)
+
+    def history(self, account: str, job_id: str) -> Sequence[Transition]:
+        return self.store.history(account, job_id)
+
+    def recent_transitions(self, limit: int) -> Sequence[Transition]:
+        return self.store.recent_transitions(limit)
+
+    # --- what the screens ask for (`faxtui.tui.messages`) ----------------------------------------
+
+    def on_toggle_pause(self, _: TogglePause) -> None:
+        self.toggle_pause()
+
+    def on_refresh_now(self, _: RefreshNow) -> None:
+        self.refresh_now()
+
+    def on_ask_watch(self, message: AskWatch) -> None:
+        self.ask_watch(message.job)
+
+    def on_ask_label(self, message: AskLabel) -> None:
+        self.ask_label(message.entry)
+
+    def on_remove_watch(self, message: RemoveWatch) -> None:
+        entry = message.entry
+        self.poller.remove_watch(entry.account, entry.lookup_id)
+        self.notify(f"No longer watching {entry.lookup_id} ({entry.account})", markup=False)
+
+    def on_open_accounts(self, _: OpenAccounts) -> None:
+        self.open_accounts()
+
+    def on_leave_accounts(self, _: LeaveAccounts) -> None:
+        self.leave_accounts()
+
+    async def on_start_demo(self, _: StartDemo) -> None:
+        await self.start_demo()
+
     # --- actions used by screens and the palette ------------------------------------------------
 
     def toggle_pause(self) -> None:
@@ -285,7 +358,7 @@ class FaxApp(App[int]):
 
     def open_accounts(self) -> None:
         if not isinstance(self.screen, AccountsScreen):
-            self.push_screen(AccountsScreen())
+            self.push_screen(AccountsScreen(self))
 
     def leave_accounts(self) -> None:
         """Back from the accounts screen: to the monitor, or the welcome screen if still empty."""
@@ -296,7 +369,7 @@ class FaxApp(App[int]):
         elif self.config.accounts:
             self.show_monitor()
         else:
-            self.switch_screen(WelcomeScreen())
+            self.switch_screen(WelcomeScreen(self))
 
     def apply_config(self, config: Config) -> None:
         """Write the edited config (ConfigError propagates, nothing changed) and reload the poller."""
