@@ -25,7 +25,7 @@ from pty_harness import PtyApp, terminal_env, wait_until
 from faxtui.config import Config, UIConfig, save_config
 from faxtui.sim import RealClock, SimOptions, SimServer, World
 from faxtui.store import DB_FILENAME
-from faxtui.tui.demo import DEMO_CONCORD, demo_accounts
+from faxtui.tui.demo_session import DEMO_CONCORD, demo_accounts
 from faxtui.tui.wire import PLAIN_OUTPUT_ENV
 
 EXIT_WITHIN = 2.0

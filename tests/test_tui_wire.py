@@ -25,13 +25,13 @@ from textual.geometry import Size
 from tui_fixtures import make_demo, poll
 from wcwidth import wcwidth
 
+from faxtui.tui.textual_internals.drivers import compact_driver
 from faxtui.tui.wire import (
     DEFAULT,
     PLAIN_OUTPUT_ENV,
     DiffingOutput,
     ScreenDiff,
     apply_sgr,
-    compact_driver,
     transition,
 )
 
@@ -257,7 +257,7 @@ def test_the_driver_rewrites_once_the_size_is_known_and_resends_after_a_resize_o
     size: list[Size | None] = [None]
     driver_class = compact_driver(ThreadlessDriver, lambda: size[0])  # type: ignore[arg-type]
     driver: Any = driver_class()
-    terminal = driver._file._file  # the StringIO behind the diffing output
+    terminal = driver._file._target  # the StringIO behind the diffing output
     frame = "\x1b[1;1H\x1b[38;5;250mpolled 12s ago\x1b[0m"
 
     def sent(data: str) -> str:

@@ -17,7 +17,7 @@ from textual.pilot import Pilot
 
 from faxtui.sim import FakeClock, SimServer
 from faxtui.tui.app import FaxApp
-from faxtui.tui.demo import DemoSession, build_demo
+from faxtui.tui.demo_session import DemoSession, build_demo
 from faxtui.tui.screens.main import MainScreen
 
 

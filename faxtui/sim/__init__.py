@@ -80,12 +80,34 @@ service (no rate-limit count); the others spoil the service's real answer. WSDL 
 control endpoint are never faulted. Account names containing ":" or "," cannot be targeted.
 """
 
-from faxtui.sim.cli import main
-from faxtui.sim.clock import FakeClock, RealClock, SimClock
-from faxtui.sim.faults import FaultSet, FaultSpecError, parse_faults
-from faxtui.sim.options import SimOptions
-from faxtui.sim.server import SimServer
-from faxtui.sim.world import TruthRecord, World
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from faxtui.sim.cli import main
+    from faxtui.sim.clock import FakeClock, RealClock, SimClock
+    from faxtui.sim.faults import FaultSet, FaultSpecError, parse_faults
+    from faxtui.sim.options import SimOptions
+    from faxtui.sim.server import SimServer
+    from faxtui.sim.world import TruthRecord, World
+
+_HOMES = {
+    "FakeClock": "clock",
+    "FaultSet": "faults",
+    "FaultSpecError": "faults",
+    "RealClock": "clock",
+    "SimClock": "clock",
+    "SimOptions": "options",
+    "SimServer": "server",
+    "TruthRecord": "world",
+    "World": "world",
+    "main": "cli",
+    "parse_faults": "faults",
+}
+"""Where each public name lives: importing the package loads none of them (not the CLI, not the
+server) until one is asked for; `from faxtui.sim import catalog` loads only that submodule."""
 
 __all__ = [
     "FakeClock",
@@ -100,3 +122,16 @@ __all__ = [
     "main",
     "parse_faults",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -5,10 +5,10 @@ every state at start-up: the newest InterFax ids start at `SimOptions.interfax_i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from faxtui.sim.lives import CcdFrame, IfxFrame
-from faxtui.sim.world import Script
+from faxtui.sim.lives import CcdFrame, IfxFrame, Outcome
 
 if TYPE_CHECKING:
     from faxtui.sim.world import World
@@ -23,6 +23,24 @@ DEMO_OAUTH_CLIENT_SECRET = "demo"  # noqa: S105
 DEMO_BEARER_TOKEN = "demo-token"  # noqa: S105
 DEMO_INTERFAX_JOBS = 60
 DEMO_CONCORD_JOBS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A backfilled job placed so that, at creation time, it is in a chosen phase of its life.
+
+    `phase` selects frames of the lead job; None places the whole life in the past (a final job).
+    `World.add_interfax_account` / `add_concord_account` take them; defined here, next to the
+    demo's scripts, so that `faxtui.sim.world` imports this module and not the other way round.
+    """
+
+    outcome: Outcome
+    phase: Callable[[Any], bool] | None = None
+    size: int = 1
+    postpone_after: int | None = None
+    reference: str | None = None
+    ago: tuple[int, int] = (60, 4 * 3600)
+    """For final jobs: how long before creation the life ended, in seconds (min, max)."""
 
 
 def _ifx(status: int, *, trials: int | None = None, pages: bool | None = None,

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from faxtui.sim import catalog
 from faxtui.sim.clock import FakeClock, RealClock, SimClock
+from faxtui.sim.demo import Script, add_demo_accounts
 from faxtui.sim.jobs import ConcordJob, InterfaxJob, draft_concord_job, draft_interfax_group
 from faxtui.sim.lives import CcdFrame, IfxFrame, Outcome
 from faxtui.sim.options import FIXED_AFTER_START, LastIdMode, SimOptions
@@ -105,22 +106,6 @@ class OAuthClient:
     user_ids: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class Script:
-    """A backfilled job placed so that, at creation time, it is in a chosen phase of its life.
-
-    `phase` selects frames of the lead job; None places the whole life in the past (a final job).
-    """
-
-    outcome: Outcome
-    phase: Callable[[Any], bool] | None = None
-    size: int = 1
-    postpone_after: int | None = None
-    reference: str | None = None
-    ago: tuple[int, int] = (60, 4 * 3600)
-    """For final jobs: how long before creation the life ended, in seconds (min, max)."""
-
-
 class _JobEvent:
     __slots__ = ("job", "pos")
 
@@ -168,8 +153,6 @@ class World:
         self._truth: list[TruthRecord] = []
         self._truth_times: list[float] = []
         if self.options.demo_accounts:
-            from faxtui.sim.demo import add_demo_accounts
-
             add_demo_accounts(self)
 
     def __repr__(self) -> str:

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -29,21 +29,35 @@ from faxtui.clock import utc_now
 from faxtui.config import AccountConfig, Config, ConfigError, load_config, save_config
 from faxtui.config import config_path as resolve_config_path
 from faxtui.events import PollerEvent
-from faxtui.model import FaxJob, JobState
+from faxtui.model import AccountStatus, FaxJob, JobState
 from faxtui.poller import Poller, check_account
-from faxtui.store import Store, WatchEntry
+from faxtui.store import Store, Transition, WatchEntry
 from faxtui.tui.formatting import clean, resolve_zone, state_label
-from faxtui.tui.messages import AccountHealth, JobsPolled, WatchListChanged, to_message
+from faxtui.tui.messages import (
+    AccountHealth,
+    AskLabel,
+    AskWatch,
+    JobsPolled,
+    LeaveAccounts,
+    OpenAccounts,
+    RefreshNow,
+    RemoveWatch,
+    StartDemo,
+    TogglePause,
+    WatchListChanged,
+    to_message,
+)
 from faxtui.tui.screens.accounts import AccountsScreen
 from faxtui.tui.screens.dialogs import TextDialog, WatchDialog
 from faxtui.tui.screens.help import HelpScreen
 from faxtui.tui.screens.main import MainScreen
 from faxtui.tui.screens.welcome import WelcomeScreen
+from faxtui.tui.textual_internals.drivers import compact_driver, driver_ending, forget_screen, terminal_driver
 from faxtui.tui.widgets.job_table import COLUMN_LABEL, COLUMNS
-from faxtui.tui.wire import PLAIN_OUTPUT_ENV, compact_driver, terminal_driver
+from faxtui.tui.wire import PLAIN_OUTPUT_ENV
 
 if TYPE_CHECKING:
-    from faxtui.tui.demo import DemoSession
+    from faxtui.tui.demo_session import DemoSession
 
 FALLBACK_THEME = "textual-dark"
 HANGUP_SIGNALS: tuple[signal.Signals, ...] = tuple(
@@ -110,13 +124,11 @@ class FaxApp(App[int]):
         base = terminal_driver(base)
         if os.environ.get(PLAIN_OUTPUT_ENV, "") not in ("", "0"):
             return base
-        return compact_driver(base, lambda: self.size if self._running else None)
+        return compact_driver(base, lambda: self.size if self.is_running else None)
 
     def action_redraw(self) -> None:
         """ctrl+l: send the whole screen again (after something else wrote to the terminal)."""
-        forget_screen = getattr(self._driver, "forget_screen", None)
-        if forget_screen is not None:
-            forget_screen()
+        forget_screen(self)
         self.screen.refresh()
 
     def _make_poller(self, config: Config, store: Store) -> Poller:
@@ -135,7 +147,7 @@ class FaxApp(App[int]):
         if self.config.accounts:
             self.show_monitor()
         else:
-            self.push_screen(WelcomeScreen())
+            self.push_screen(WelcomeScreen(self))
         if self.autostart:
             self.start_polling()
         self._exit_on_hangup()
@@ -150,14 +162,12 @@ class FaxApp(App[int]):
 
     def _hang_up(self) -> None:
         """SIGHUP or SIGTERM: exit, and tell the driver, so a terminal that takes no more output
-        (a stalled SSH link) cannot hold the exit up (`faxtui.tui.wire.terminal_driver`)."""
-        ending = getattr(self._driver, "ending", None)
-        if callable(ending):
-            ending()
+        (a stalled SSH link) cannot hold the exit up (`textual_internals.drivers.terminal_driver`)."""
+        driver_ending(self)
         self.exit()
 
     def show_monitor(self) -> None:
-        self.main_screen = MainScreen()
+        self.main_screen = MainScreen(self)
         if len(self.screen_stack) > 1:
             self.switch_screen(self.main_screen)
         else:
@@ -183,7 +193,7 @@ class FaxApp(App[int]):
 
     async def start_demo(self) -> None:
         """Welcome screen: swap to the in-process simulator with the demo accounts."""
-        from faxtui.tui.demo import build_demo
+        from faxtui.tui.demo_session import build_demo
 
         if self.demo is not None:
             return
@@ -245,6 +255,66 @@ class FaxApp(App[int]):
         if (main := self.monitor) is not None:
             main.reload_all()
 
+    # --- what the screens read (`faxtui.tui.host.FaxHost`) ----------------------------------------
+
+    @property
+    def statuses(self) -> Mapping[str, AccountStatus]:
+        return self.poller.statuses
+
+    @property
+    def jobs(self) -> Mapping[tuple[str, str], FaxJob]:
+        return self.poller.jobs
+
+    @property
+    def paused(self) -> bool:
+        return self.poller.paused
+
+    def watch_entries(self) -> list[WatchEntry]:
+        return self.poller.watch_list()
+
+    def watched_job(self, entry: WatchEntry) -> FaxJob | None:
+        return self.poller.watched_job(entry)
+
+    def is_watched(self, job: FaxJob) -> bool:
+        return self.poller.is_watched(job)
+
+    def is_stale(self, account: str) -> bool:
+        return self.poller.is_stale(account)
+
+    def history(self, account: str, job_id: str) -> Sequence[Transition]:
+        return self.store.history(account, job_id)
+
+    def recent_transitions(self, limit: int) -> Sequence[Transition]:
+        return self.store.recent_transitions(limit)
+
+    # --- what the screens ask for (`faxtui.tui.messages`) ----------------------------------------
+
+    def on_toggle_pause(self, _: TogglePause) -> None:
+        self.toggle_pause()
+
+    def on_refresh_now(self, _: RefreshNow) -> None:
+        self.refresh_now()
+
+    def on_ask_watch(self, message: AskWatch) -> None:
+        self.ask_watch(message.job)
+
+    def on_ask_label(self, message: AskLabel) -> None:
+        self.ask_label(message.entry)
+
+    def on_remove_watch(self, message: RemoveWatch) -> None:
+        entry = message.entry
+        self.poller.remove_watch(entry.account, entry.lookup_id)
+        self.notify(f"No longer watching {entry.lookup_id} ({entry.account})", markup=False)
+
+    def on_open_accounts(self, _: OpenAccounts) -> None:
+        self.open_accounts()
+
+    def on_leave_accounts(self, _: LeaveAccounts) -> None:
+        self.leave_accounts()
+
+    async def on_start_demo(self, _: StartDemo) -> None:
+        await self.start_demo()
+
     # --- actions used by screens and the palette ------------------------------------------------
 
     def toggle_pause(self) -> None:
@@ -287,7 +357,7 @@ class FaxApp(App[int]):
 
     def open_accounts(self) -> None:
         if not isinstance(self.screen, AccountsScreen):
-            self.push_screen(AccountsScreen())
+            self.push_screen(AccountsScreen(self))
 
     def leave_accounts(self) -> None:
         """Back from the accounts screen: to the monitor, or the welcome screen if still empty."""
@@ -298,7 +368,7 @@ class FaxApp(App[int]):
         elif self.config.accounts:
             self.show_monitor()
         else:
-            self.switch_screen(WelcomeScreen())
+            self.switch_screen(WelcomeScreen(self))
 
     def apply_config(self, config: Config) -> None:
         """Write the edited config (ConfigError propagates, nothing changed) and reload the poller."""
@@ -308,7 +378,7 @@ class FaxApp(App[int]):
         if (main := self.monitor) is not None:
             main.reload_all()
 
-    def test_account(self, acc: AccountConfig) -> Awaitable[tuple[bool, str]]:
+    def check_account(self, acc: AccountConfig) -> Awaitable[tuple[bool, str]]:
         """One test call, out of the same budget as polling (InterFax: 6 calls a minute per user,
         shared with every faxtui on this store): a full window says when to try again."""
         return check_account(acc, self._http, budget=self.poller.budget_for(acc))

@@ -1,111 +1,16 @@
 """`faxtui demo`: the TUI against the built-in simulator, with both demo accounts and a watch list.
 
-Everything is temporary: the simulator runs in-process on a free loopback port, the config file
-and the state database live in a temp directory removed on exit.
+Everything is temporary (see `faxtui.tui.demo_session`, where the demo is put together).
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-
-from faxtui.config import AccountConfig, Config, SecretRef, UIConfig, load_config, save_config
-from faxtui.sim import RealClock, SimOptions, SimServer, World
-from faxtui.sim.clock import SimClock
-from faxtui.store import Store
-
-DEMO_INTERFAX = "demo-interfax"
-DEMO_CONCORD = "demo-concord"
-CONCORD_USER = "mbx0000000001"
-CONCORD_WATCHED = 6
-"""How many of the newest Concord jobs the demo watches (Concord is polled by id only)."""
-
-
-@dataclass
-class DemoSession:
-    """A running simulator plus the temporary config and store that point at it."""
-
-    sim: SimServer
-    config: Config
-    store: Store
-    directory: Path
-
-    def close(self) -> None:
-        """Stop the simulator, close the store, delete the temp directory. Safe to call twice."""
-        self.store.close()
-        self.sim.stop()
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def demo_accounts(sim: SimServer, *, interfax_poll: float = 20.0, concord_poll: float = 5.0) -> tuple[
-        AccountConfig, AccountConfig]:
-    interfax = AccountConfig(
-        name=DEMO_INTERFAX, service="interfax", endpoint=sim.interfax_url, poll_seconds=interfax_poll,
-        username="demo", password=SecretRef(value="demo"),
-    )
-    concord = AccountConfig(
-        name=DEMO_CONCORD, service="concord", endpoint=sim.concord_url, poll_seconds=concord_poll,
-        user_id=CONCORD_USER, token_url=sim.token_url, client_id="demo",
-        client_secret=SecretRef(value="demo"),
-    )
-    return interfax, concord
-
-
-def prefill_watch_list(store: Store, world: World, at: datetime) -> None:
-    """A few Concord br ids, one JRI reference, two InterFax transactions (the newest ones)."""
-    concord_ids = world.concord_job_ids(CONCORD_USER)
-    references = world.concord_references(CONCORD_USER)
-    interfax_ids = world.interfax_transaction_ids("demo")
-    for tid in sorted(interfax_ids, reverse=True)[:2]:
-        store.add_watch(DEMO_INTERFAX, str(tid), "urgent", at=at)
-    if references:
-        store.add_watch(DEMO_CONCORD, f"JRI-{references[0]}", "latest invoice", at=at)
-    for job_id in sorted(concord_ids, reverse=True)[:CONCORD_WATCHED]:
-        store.add_watch(DEMO_CONCORD, job_id, "", at=at)
-
-
-def build_demo(
-    seed: int = 1,
-    speed: float = 1.0,
-    *,
-    clock: SimClock | None = None,
-    timezone: str = "local",
-    theme: str = "textual-dark",
-    interfax_poll: float = 20.0,
-    concord_poll: float = 5.0,
-    directory: Path | None = None,
-) -> DemoSession:
-    """Start the simulator and write the demo config and store; the caller closes the session.
-
-    Pass a `FakeClock` for a world that moves only when told to (tests, screenshots).
-    """
-    options = SimOptions(seed=seed, speed=speed)
-    world = World(options, clock if clock is not None else RealClock(speed))
-    sim = SimServer(world=world, options=options, host="127.0.0.1", port=0)
-    sim.start()
-    temp = Path(tempfile.mkdtemp(prefix="faxtui-demo-", dir=directory))
-    try:
-        interfax, concord = demo_accounts(sim, interfax_poll=interfax_poll, concord_poll=concord_poll)
-        config = Config(path=temp / "config.toml", ui=UIConfig(timezone=timezone, theme=theme),
-                        accounts=(interfax, concord))
-        save_config(config)
-        config = load_config(config.path)
-        store = Store.open(temp / "data")
-        prefill_watch_list(store, world, world.now if clock is not None else datetime.now(UTC))
-    except BaseException:
-        sim.stop()
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-    return DemoSession(sim=sim, config=config, store=store, directory=temp)
+from faxtui.tui.app import FaxApp
+from faxtui.tui.demo_session import build_demo
 
 
 def run_demo(seed: int = 1, speed: float = 1.0, *, mouse: bool = True) -> int:
     """`faxtui demo [--seed N] [--speed X]`: run the monitor on the simulator until the user quits."""
-    from faxtui.tui.app import FaxApp
-
     session = build_demo(seed, speed)
     try:
         app = FaxApp(session.config, session.store, demo=session)

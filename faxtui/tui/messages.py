@@ -1,7 +1,11 @@
-"""Textual messages that carry the poller's events to the UI.
+"""Textual messages: the poller's events on their way to the UI, and the screens' requests to the app.
 
 The poller calls `emit` synchronously on the app's loop; the app wraps each event in one of these
 and posts it, so widgets change only in message handlers, never inside the poller's call stack.
+
+A screen asks the app for something (pause, refresh, a dialog, another screen) by posting one of
+the requests below: it bubbles from the screen to the app, which handles it. The screens read
+the app's state through `faxtui.tui.host.FaxHost`.
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 from textual.message import Message
 
 from faxtui.events import AccountUpdated, JobsUpdated, PollerEvent, WatchChanged
+from faxtui.model import FaxJob
+from faxtui.store import WatchEntry
 
 
 class JobsPolled(Message):
@@ -45,3 +51,50 @@ def to_message(event: PollerEvent) -> Message:
     if isinstance(event, AccountUpdated):
         return AccountHealth(event)
     return WatchListChanged(event)
+
+
+# --- requests from the screens to the app ---------------------------------------------------------
+
+
+class TogglePause(Message):
+    """Pause polling, or resume it."""
+
+
+class RefreshNow(Message):
+    """Poll every account now (within the rate limits)."""
+
+
+class AskWatch(Message):
+    """Open the watch dialog, filled in from this job if there is one."""
+
+    def __init__(self, job: FaxJob | None) -> None:
+        super().__init__()
+        self.job = job
+
+
+class AskLabel(Message):
+    """Open the dialog that relabels this watch-list entry."""
+
+    def __init__(self, entry: WatchEntry) -> None:
+        super().__init__()
+        self.entry = entry
+
+
+class RemoveWatch(Message):
+    """Stop watching this entry."""
+
+    def __init__(self, entry: WatchEntry) -> None:
+        super().__init__()
+        self.entry = entry
+
+
+class OpenAccounts(Message):
+    """Show the accounts screen."""
+
+
+class LeaveAccounts(Message):
+    """Back from the accounts screen."""
+
+
+class StartDemo(Message):
+    """Swap to the built-in simulator with the demo accounts."""

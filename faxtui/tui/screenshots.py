@@ -23,7 +23,7 @@ from faxtui.model import FaxJob
 from faxtui.sim import FakeClock
 from faxtui.store import Store
 from faxtui.tui.app import FaxApp
-from faxtui.tui.demo import DEMO_CONCORD, DEMO_INTERFAX, DemoSession, build_demo
+from faxtui.tui.demo_session import DEMO_CONCORD, DEMO_INTERFAX, DemoSession, build_demo
 
 PINNED_LATENCY_MS = 42.0
 PINNED_ACTIVITY_ID = "3f2b8c1e-5a7d-4e90-b6c4-1d2e3f4a5b6c"

@@ -7,7 +7,7 @@ one comes from (`describe_account`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -19,12 +19,11 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from faxtui.config import AccountConfig, ConfigError, describe_account
 from faxtui.tui.formatting import clean
+from faxtui.tui.host import FaxHost
+from faxtui.tui.messages import LeaveAccounts
 from faxtui.tui.screens.account_form import AccountForm
 from faxtui.tui.screens.dialogs import ConfirmDialog
 from faxtui.tui.widgets.account_bar import HEALTH_LOOK
-
-if TYPE_CHECKING:
-    from faxtui.tui.app import FaxApp
 
 COLUMNS = (("name", "Name", 16), ("service", "Service", 9), ("state", "State", 14), ("user", "User", 16),
            ("auth", "Authentication", 34), ("poll", "Poll", 12), ("endpoint", "Endpoint", 40))
@@ -39,9 +38,9 @@ class AccountsScreen(Screen[None]):
         Binding("x,delete", "remove", "Remove"),
     ]
 
-    @property
-    def fax(self) -> FaxApp:
-        return self.app  # type: ignore[return-value]
+    def __init__(self, host: FaxHost) -> None:
+        super().__init__()
+        self.host = host
 
     def compose(self) -> ComposeResult:
         yield Static(Text(" Accounts ", style="reverse bold"), id="accounts-title")
@@ -64,8 +63,8 @@ class AccountsScreen(Screen[None]):
         table = self.table
         selected = select or self.selected_name
         table.clear()
-        statuses = self.fax.poller.statuses
-        for acc in self.fax.config.accounts:
+        statuses = self.host.statuses
+        for acc in self.host.config.accounts:
             info = describe_account(acc)
             status = statuses.get(acc.name)
             state = Text("")
@@ -79,7 +78,7 @@ class AccountsScreen(Screen[None]):
             )
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
-        if not self.fax.config.accounts:
+        if not self.host.config.accounts:
             self.say("No accounts yet: press n to add one.", "yellow")
 
     @property
@@ -95,7 +94,7 @@ class AccountsScreen(Screen[None]):
     @property
     def selected(self) -> AccountConfig | None:
         name = self.selected_name
-        config = self.fax.config
+        config = self.host.config
         return config.account(name) if name is not None and config.has_account(name) else None
 
     def say(self, text: str, style: str = "") -> None:
@@ -104,7 +103,7 @@ class AccountsScreen(Screen[None]):
     # --- actions -------------------------------------------------------------------------------
 
     def action_back(self) -> None:
-        self.fax.leave_accounts()
+        self.post_message(LeaveAccounts())
 
     def action_add(self) -> None:
         self._edit(None)
@@ -114,23 +113,23 @@ class AccountsScreen(Screen[None]):
             self._edit(acc)
 
     def _edit(self, existing: AccountConfig | None) -> None:
-        names = [a.name for a in self.fax.config.accounts]
+        names = [a.name for a in self.host.config.accounts]
 
         def done(acc: AccountConfig | None) -> None:
             if acc is None:
                 return
-            config = self.fax.config
+            config = self.host.config
             if existing is not None and existing.name != acc.name:
                 config = config.without_account(existing.name)
             try:
-                self.fax.apply_config(config.with_account(acc))
+                self.host.apply_config(config.with_account(acc))
             except ConfigError as exc:
                 self.say(f"Not saved: {exc}", "bold red")
                 return
             self.fill(select=acc.name)
             self.say(f"Saved {acc.name}.", "green")
 
-        self.app.push_screen(AccountForm(existing, names, self.fax.test_account), done)
+        self.app.push_screen(AccountForm(existing, names, self.host.check_account), done)
 
     def action_test(self) -> None:
         if (acc := self.selected) is not None:
@@ -139,7 +138,7 @@ class AccountsScreen(Screen[None]):
 
     @work(exclusive=True, group="account-test", exit_on_error=False)
     async def _test(self, acc: AccountConfig) -> None:
-        ok, message = await self.fax.test_account(acc)
+        ok, message = await self.host.check_account(acc)
         self.say(message, "green" if ok else "bold red")
 
     def action_remove(self) -> None:
@@ -151,7 +150,7 @@ class AccountsScreen(Screen[None]):
             if not yes:
                 return
             try:
-                self.fax.apply_config(self.fax.config.without_account(acc.name))
+                self.host.apply_config(self.host.config.without_account(acc.name))
             except ConfigError as exc:
                 self.say(f"Not removed: {exc}", "bold red")
                 return

@@ -8,7 +8,7 @@ response to poller messages (routed by the app), key bindings and the 1 s tick o
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -25,16 +25,15 @@ from faxtui.events import AccountUpdated, JobsUpdated
 from faxtui.store import Transition, WatchEntry
 from faxtui.tui.filtering import JobFilter
 from faxtui.tui.formatting import clean, short_time, zone_label
+from faxtui.tui.host import FaxHost
 from faxtui.tui.memory import settle
+from faxtui.tui.messages import AskLabel, AskWatch, OpenAccounts, RefreshNow, RemoveWatch, TogglePause
 from faxtui.tui.widgets.account_bar import FAILING, AccountBar
 from faxtui.tui.widgets.detail_pane import DetailPane
 from faxtui.tui.widgets.event_log import MAX_EVENTS, EventLog, account_line, change_line, transition_line
 from faxtui.tui.widgets.inputs import FaxInput
 from faxtui.tui.widgets.job_table import COLUMN_KEYS, COLUMN_LABEL, JobTable, row_key
 from faxtui.tui.widgets.watch_list import WatchList
-
-if TYPE_CHECKING:
-    from faxtui.tui.app import FaxApp
 
 FOLLOW_UP_SECONDS = 0.01
 """After a poll, the event log and the detail pane follow the table this much later: the loop is
@@ -91,15 +90,12 @@ class MainScreen(Screen[None]):
 
     pane: reactive[str] = reactive("detail")
 
-    def __init__(self) -> None:
+    def __init__(self, host: FaxHost) -> None:
         super().__init__()
+        self.host = host
         self.job_filter = JobFilter()
         self._accounts_seen: set[str] = set()
         self._log_queue: list[Callable[[], list[Text]]] = []
-
-    @property
-    def fax(self) -> FaxApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield AccountBar(id="accounts")
@@ -144,7 +140,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         settle()  # the app, its widgets and the jobs loaded from the store are here to stay
-        app = self.fax
+        app = self.host
         table = self.table
         table.zone = app.zone
         table.now = app.now
@@ -156,11 +152,11 @@ class MainScreen(Screen[None]):
         self.watchlist.border_subtitle = WatchList.KEYS_HINT
         self.events.border_title = "Events"
         self.reload_all()
-        history = app.store.recent_transitions(100)
+        history = app.recent_transitions(100)
         now = app.now()
         self.events.add(transition_line(step, app.zone, now) for step in reversed(history)
                         if step.old_state is not None)
-        self._accounts_seen = {name for name, s in app.poller.statuses.items() if s.last_good_poll}
+        self._accounts_seen = {name for name, s in app.statuses.items() if s.last_good_poll}
         self.set_interval(1.0, self._tick, name="ages")
         table.focus()
         self.show_selected()
@@ -173,9 +169,8 @@ class MainScreen(Screen[None]):
 
     def reload_all(self) -> None:
         """Fill every widget from the poller (start-up, demo switch, accounts reloaded)."""
-        poller = self.fax.poller
         table = self.table
-        table.follow(poller.jobs)
+        table.follow(self.host.jobs)
         self._update_flags()
         table.sync(resort=True)
         self.refresh_watch()
@@ -187,13 +182,13 @@ class MainScreen(Screen[None]):
         table = self.table
         before = table.selected_key
         shown_before = table.selected_job
-        table.follow(self.fax.poller.jobs)
+        table.follow(self.host.jobs)
         self._update_flags()
         table.sync()
         self.refresh_watch()
         self.refresh_bar()
         # An account's first answer this session introduces every job: summarise it in one line.
-        zone, now = self.fax.zone, self.fax.now()
+        zone, now = self.host.zone, self.host.now()
         first = event.account not in self._accounts_seen
         self._accounts_seen.add(event.account)
         logged = [c for c in event.changes if not first or c.old is not None][-MAX_EVENTS:]  # all it keeps
@@ -206,7 +201,7 @@ class MainScreen(Screen[None]):
                 made.append(loaded)
             return made
 
-        self._log(lines)
+        self._queue_log(lines)
         if table.selected_key != before or table.selected_job is not shown_before:
             self.set_timer(FOLLOW_UP_SECONDS, self.show_selected)
 
@@ -215,10 +210,10 @@ class MainScreen(Screen[None]):
             self.table.sync()
         self.refresh_bar()
         if event.failed or event.recovered:
-            zone, now = self.fax.zone, self.fax.now()
-            self._log(lambda: [account_line(event, zone, now)])
+            zone, now = self.host.zone, self.host.now()
+            self._queue_log(lambda: [account_line(event, zone, now)])
 
-    def _log(self, lines: Callable[[], list[Text]]) -> None:
+    def _queue_log(self, lines: Callable[[], list[Text]]) -> None:
         """Add to the event log a moment later (the table and the bar go first), in order."""
         self._log_queue.append(lines)
         if len(self._log_queue) == 1:
@@ -229,17 +224,17 @@ class MainScreen(Screen[None]):
         self.events.add(line for lines in queue for line in lines())
 
     def refresh_watch(self) -> None:
-        poller = self.fax.poller
-        self.watchlist.show(poller.watch_list(), poller.watched_job)
+        host = self.host
+        self.watchlist.show(host.watch_entries(), host.watched_job)
 
     def refresh_bar(self) -> None:
-        app = self.fax
+        app = self.host
         table = self.table
         self.bar.show(
-            app.poller.statuses.values(),
+            app.statuses.values(),
             stale=table.stale_accounts,
             counts=table.state_counts,
-            paused=app.poller.paused,
+            paused=app.paused,
             zone_name=zone_label(app.config.ui.timezone, app.now()),
             filter_text=self.job_filter.describe(),
             sort_text=f"{COLUMN_LABEL[table.sort_column].lower()} {'↓' if table.sort_reverse else '↑'}",
@@ -247,13 +242,13 @@ class MainScreen(Screen[None]):
 
     def _update_flags(self) -> bool:
         """Recompute which accounts are stale and which jobs are watched; True if either changed."""
-        poller = self.fax.poller
+        host = self.host
         stale = frozenset(
-            name for name, status in poller.statuses.items()
-            if status.health in FAILING or poller.is_stale(name)
+            name for name, status in host.statuses.items()
+            if status.health in FAILING or host.is_stale(name)
         )
         watch_ids: dict[str, set[str]] = {}
-        for entry in poller.watch_list():
+        for entry in host.watch_entries():
             watch_ids.setdefault(entry.account, set()).add(entry.lookup_id)
         return self.table.set_flags(stale=stale,
                                     watch_ids={name: frozenset(ids) for name, ids in watch_ids.items()})
@@ -268,8 +263,8 @@ class MainScreen(Screen[None]):
         job = self.table.selected_job
         history: Sequence[Transition] = ()
         if job is not None:
-            history = self.fax.store.history(job.account, job.job_id)
-        watched = job is not None and self.fax.poller.is_watched(job)
+            history = self.host.history(job.account, job.job_id)
+        watched = job is not None and self.host.is_watched(job)
         self.detail.show(job, history, watched=watched)
 
     @on(DataTable.RowSelected, "#jobs")
@@ -290,22 +285,20 @@ class MainScreen(Screen[None]):
 
     @on(WatchList.Remove)
     def _unwatch(self, message: WatchList.Remove) -> None:
-        entry = message.entry
-        self.fax.poller.remove_watch(entry.account, entry.lookup_id)
-        self.fax.notify(f"No longer watching {entry.lookup_id} ({entry.account})", markup=False)
+        self.post_message(RemoveWatch(message.entry))
 
     @on(WatchList.Relabel)
     def _relabel(self, message: WatchList.Relabel) -> None:
-        self.fax.ask_label(message.entry)
+        self.post_message(AskLabel(message.entry))
 
     @on(WatchList.Open)
     def _open_watched(self, message: WatchList.Open) -> None:
         self.show_watched(message.entry)
 
     def show_watched(self, entry: WatchEntry) -> None:
-        job = self.fax.poller.watched_job(entry)
+        job = self.host.watched_job(entry)
         if job is None:
-            self.fax.notify("That job has not been polled yet.", markup=False)
+            self.notify("That job has not been polled yet.", markup=False)
             return
         table = self.table
         if not table.select_key(row_key(job.account, job.job_id)):
@@ -346,7 +339,7 @@ class MainScreen(Screen[None]):
         self.filter_input.display = bool(event.value.strip())
         problems = self.job_filter.problems
         if problems:
-            self.fax.notify("; ".join(problems), severity="warning", markup=False)
+            self.notify("; ".join(problems), severity="warning", markup=False)
         self.table.focus()
 
     def action_clear_filter(self) -> None:
@@ -382,16 +375,16 @@ class MainScreen(Screen[None]):
     # --- app-level actions routed here ----------------------------------------------------------
 
     def action_pause(self) -> None:
-        self.fax.toggle_pause()
+        self.post_message(TogglePause())
 
     def action_refresh(self) -> None:
-        self.fax.refresh_now()
+        self.post_message(RefreshNow())
 
     def action_watch(self) -> None:
-        self.fax.ask_watch(self.table.selected_job)
+        self.post_message(AskWatch(self.table.selected_job))
 
     def action_accounts(self) -> None:
-        self.fax.open_accounts()
+        self.post_message(OpenAccounts())
 
     # --- panes ---------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -12,8 +12,8 @@ from textual.containers import Center, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
-if TYPE_CHECKING:
-    from faxtui.tui.app import FaxApp
+from faxtui.tui.host import FaxHost
+from faxtui.tui.messages import OpenAccounts, StartDemo
 
 WELCOME = (
     "faxtui watches outbound faxes on InterFax and Concord, live.\n\n"
@@ -29,9 +29,9 @@ class WelcomeScreen(Screen[None]):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    @property
-    def fax(self) -> FaxApp:
-        return self.app  # type: ignore[return-value]
+    def __init__(self, host: FaxHost) -> None:
+        super().__init__()
+        self.host = host
 
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="welcome-box"):
@@ -40,16 +40,16 @@ class WelcomeScreen(Screen[None]):
             with Horizontal(classes="buttons"):
                 yield Button("Try the demo (d)", variant="primary", id="demo")
                 yield Button("Add an account (a)", id="add")
-            yield Static(Text(f"Config file: {self.fax.config.path}", style="dim"), id="welcome-path")
+            yield Static(Text(f"Config file: {self.host.config.path}", style="dim"), id="welcome-path")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#demo", Button).focus()
 
     @on(Button.Pressed, "#demo")
-    async def action_demo(self) -> None:
-        await self.fax.start_demo()
+    def action_demo(self) -> None:
+        self.post_message(StartDemo())
 
     @on(Button.Pressed, "#add")
     def action_add(self) -> None:
-        self.fax.open_accounts()
+        self.post_message(OpenAccounts())

@@ -30,7 +30,7 @@ from faxtui.tui.formatting import (
     state_label,
     state_text,
 )
-from faxtui.tui.widgets.steady_scroll import SteadyScrollView
+from faxtui.tui.textual_internals.steady_scroll import SteadyScrollView
 
 TWO_COLUMNS_FROM = 84
 """Content width from which the 27 fields are laid out in two label/value columns."""

@@ -17,7 +17,7 @@ from faxtui.events import AccountUpdated, StateChange
 from faxtui.model import JobState
 from faxtui.store import Transition
 from faxtui.tui.formatting import STATE_STYLE, clean, parse_state, short_time, state_label
-from faxtui.tui.widgets.steady_scroll import SteadyScrollView
+from faxtui.tui.textual_internals.steady_scroll import SteadyScrollView
 
 MAX_EVENTS = 500
 PLACEHOLDER = Text("No events yet.", style="dim")

@@ -7,7 +7,7 @@ re-sorted only when a row came, went or changed in the sorted column; the cursor
 it was on. A row's cells are made the first time it is drawn (`JobRow`), so the 9,950 rows off
 screen cost no text, and a big load (the first poll, a filter cleared) is added a thousand rows
 per frame, the rows that sort first going in first, so the screen never waits for the rest.
-The `DataTable` machinery this relies on is in `fast_table`.
+The `DataTable` machinery this relies on is in `faxtui.tui.textual_internals.fast_table`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from datetime import date, datetime, tzinfo
 from typing import NamedTuple
 
 from rich.text import Text
-from textual.coordinate import Coordinate
-from textual.geometry import Region
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 from faxtui.model import FaxJob, JobState
@@ -40,7 +38,7 @@ from faxtui.tui.formatting import (
     subject_of,
     to_zone,
 )
-from faxtui.tui.widgets.fast_table import FastTable, VersionedRow
+from faxtui.tui.textual_internals.fast_table import FastTable, VersionedRow
 
 SEP = "\x1f"
 SMALL_CHANGE = 200
@@ -455,7 +453,7 @@ class JobTable(FastTable):
                 if place != self.cursor_row:
                     self.move_cursor(row=place, scroll=False)
             elif was_empty and self._shown and self.show_cursor:
-                self._highlight_cursor()  # as add_row does for a first row: the detail follows
+                self.highlight_cursor()  # as add_row does for a first row: the detail follows
 
     def _matches(self, key: str, job: FaxJob, job_filter: JobFilter) -> bool:
         if not job_filter.words:
@@ -499,7 +497,7 @@ class JobTable(FastTable):
         shown, sort_keys = self._shown, self._sort_keys
         few = one_by_one and len(rows) <= SMALL_CHANGE
         zone, now = self._cells_at.zone, self._cells_at.now
-        repaint: list[tuple[str, int]] = []
+        repaint: list[tuple[RowKey, int]] = []
         with self._repaints_held():
             for key, look in rows:
                 row = shown[key]
@@ -520,16 +518,9 @@ class JobTable(FastTable):
                         self.update_cell(key, column.key, Cell(new, column))
                         last = index
                 if last >= 0:
-                    repaint.append((key, last))
-        self._update_count += 1
-        if reorder or not few:
-            self.refresh()
-        else:  # repaint only the rows whose cells changed, up to the last changed cell
-            for key, last in repaint:
-                place = self._row_locations.get(self._row_keys[key])
-                if place is not None:
-                    cell = self._get_cell_region(Coordinate(place, last))
-                    self._refresh_region(Region(0, cell.y, cell.right, 1))
+                    repaint.append((self._row_keys[key], last))
+        # Repaint only the rows whose cells changed, up to the last changed cell.
+        self.cells_changed(None if reorder or not few else repaint)
         return reorder
 
     def _apply_order(self, *, resized: bool) -> None:

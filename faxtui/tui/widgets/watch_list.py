@@ -15,8 +15,8 @@ from textual.widgets.data_table import CellDoesNotExist
 from faxtui.model import FaxJob
 from faxtui.store import WatchEntry
 from faxtui.tui.formatting import STATE_STYLE, clean, state_label
+from faxtui.tui.textual_internals.steady_scroll import SteadyScrollView
 from faxtui.tui.widgets.job_table import SEP
-from faxtui.tui.widgets.steady_scroll import SteadyScrollView
 
 WATCH_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("account", "Account", 13),

@@ -1,4 +1,6 @@
-"""A line-API scroll view that redraws its scrollbars only when something about them changed.
+"""A scroll view that redraws its scrollbars only when they changed. Written against Textual 8.2.8.
+
+A line-API scroll view; it overrides the private `ScrollView._size_updated`.
 
 Textual's `ScrollView._size_updated` compares the widget's own virtual size with the size the
 layout arranged for it, which for a line-API widget never match, so every layout pass anywhere

@@ -1,4 +1,4 @@
-"""A `DataTable` that stays fast with 10,000 one-line rows.
+"""A `DataTable` that stays fast with 10,000 one-line rows. Written against Textual 8.2.8.
 
 Textual's `DataTable` is built for tables that change a row at a time. With 10,000 rows several
 of its steps cost O(rows) and run again after every change: adding or removing a row rebuilds the
@@ -14,8 +14,10 @@ a fixed width (the job table):
 - the whole-table repaint `update_cell` asks for can be held (`_repaints_held`) so that the
   caller repaints just the rows that changed: the terminal gets only what changed.
 
-It reaches into `DataTable` internals of Textual 8.2 (`_data`, `rows`, `_row_locations`,
-`_update_count`, `_render_cell`); the TUI tests check its rendering against the base class.
+It reaches into `DataTable` internals of Textual 8.2.8 (`_data`, `rows`, `_row_locations`,
+`_update_count`, `_render_cell`, `textual._two_way_dict`, `textual._types`); the TUI tests check
+its rendering against the base class, and tests/test_textual_internals.py that its overrides are
+called. Code outside this folder uses only its own methods (`_put_rows`, `cells_changed`, ...).
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import Column, ColumnKey, Row, RowKey
 
+from faxtui.tui.textual_internals.steady_scroll import SteadyScrollView
 from faxtui.tui.widgets.cell_render import is_plain_cell, render_plain_cell
-from faxtui.tui.widgets.steady_scroll import SteadyScrollView
 
 RENDER_CACHE_SIZE = 4096
 """Cell renders kept: a few screens' worth at 12 columns."""
@@ -154,6 +156,24 @@ class FastTable(DataTable[Text], SteadyScrollView):
         row = self._data.get(RowKey(row_key) if isinstance(row_key, str) else row_key)
         if isinstance(row, VersionedRow):
             row.version += 1
+
+    def cells_changed(self, repaint: Iterable[tuple[RowKey, int]] | None) -> None:
+        """Cells were rewritten (`update_cell` inside `_repaints_held`): the base class's row
+        renders are stale. `repaint`: the rows to repaint, each up to its last changed column;
+        None: repaint the whole table."""
+        self._update_count += 1
+        if repaint is None:
+            self.refresh()
+            return
+        for key, last in repaint:
+            place = self._row_locations.get(key)
+            if place is not None:
+                cell = self._get_cell_region(Coordinate(place, last))
+                self._refresh_region(Region(0, cell.y, cell.right, 1))
+
+    def highlight_cursor(self) -> None:
+        """Post the highlight of the row under the cursor, as `add_row` does for a first row."""
+        self._highlight_cursor()
 
     # --- rendering --------------------------------------------------------------------------------
 
