@@ -119,6 +119,7 @@ class EchoAdapter:
     calls_per_minute = 2
     rate_window = 60.0
     config_keys: tuple[str, ...] = ("username",)
+    reported_fields: frozenset[str] | None = frozenset({"TransactionID", "Status"})
 
     def parse_settings(
         self, section: Section, raw: Mapping[str, Any], common: Mapping[str, Any]

@@ -49,7 +49,8 @@ async def test_rows_appear_for_both_accounts_and_detail_shows_all_27_fields(demo
         detail = main.detail.job
         assert detail is not None and detail.service == "concord"
         body = screen_text(app)
-        assert body.count(NOT_REPORTED) >= 10  # both columns of the pane, as far as it shows
+        # both columns of the pane, as far as it shows
+        assert body.count(NOT_REPORTED.format(label="Concord")) >= 10
         assert "x-ch-activity-id" in body or "RecipientState" in body
 
 

@@ -139,7 +139,7 @@ def test_detail_values_have_units_status_texts_and_zone() -> None:
 def test_concord_detail_says_which_fields_it_does_not_report() -> None:
     job = concord_job()
     shown = {spec.name: field_value(job, spec, value, UTC).plain for spec, value in job.item.values()}
-    not_reported = [name for name, text in shown.items() if text == NOT_REPORTED]
+    not_reported = [name for name, text in shown.items() if text == NOT_REPORTED.format(label="Concord")]
     assert len(not_reported) == 20
     assert set(shown) - set(not_reported) == set(CONCORD_MAPPED)
     assert shown["Status"] == "2 Job Failed: Busy"

@@ -95,6 +95,8 @@ class ServiceAdapter(Protocol):
     """Seconds over which `calls_per_minute` is counted."""
     config_keys: tuple[str, ...]
     """The account keys this service reads beside the common ones."""
+    reported_fields: frozenset[str] | None
+    """The FaxItemEx fields this service fills (None: all 27); the others are not reported."""
 
     def parse_settings(
         self, section: Section, raw: Mapping[str, Any], common: Mapping[str, Any]

@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
 
-from faxtui.model import CONCORD_MAPPED, STATE_SYMBOL, FaxJob, FieldSpec, FieldValue, JobState
-from faxtui.services.concord.codes import concord_status_text
-from faxtui.services.interfax.codes import interfax_status_text
+from faxtui.model import STATE_SYMBOL, FaxJob, FieldSpec, FieldValue, JobState
+from faxtui.services.registry import adapter_for
 
 MAX_FIELD = 200
 """Longest server string shown anywhere; longer ones end in an ellipsis."""
@@ -256,13 +255,16 @@ SORT_VALUES: dict[str, Callable[[FaxJob], object]] = {
 # --- detail pane values -------------------------------------------------------------------------
 
 NOT_POSTPONED = "not postponed"
-NOT_REPORTED = "not reported by Concord"
+NOT_REPORTED = "not reported by {label}"
+"""A FaxItemEx field the job's service does not fill (its label goes in)."""
 
 
 def field_value(job: FaxJob, spec: FieldSpec, value: FieldValue, zone: tzinfo | None) -> Text:
     """One FaxItemEx field as the detail pane shows it: units, status text, zone, inert strings."""
-    if job.service == "concord" and spec.name not in CONCORD_MAPPED:
-        return Text(NOT_REPORTED, style="dim italic")
+    adapter = adapter_for(job.service)
+    reported = adapter.reported_fields
+    if reported is not None and spec.name not in reported:
+        return Text(NOT_REPORTED.format(label=adapter.label), style="dim italic")
     if value is None and job.unreadable:
         raw = dict(job.unreadable).get(spec.name)
         if raw is not None:
@@ -272,11 +274,8 @@ def field_value(job: FaxJob, spec: FieldSpec, value: FieldValue, zone: tzinfo | 
     if value is None:
         return Text("—", style="dim")
     if spec.name == "Status" and isinstance(value, int):
-        if job.service == "interfax":
-            text = interfax_status_text(value)
-        else:
-            description = job.concord.StatusDescription if job.concord else None
-            text = concord_status_text(value, description)
+        description = job.concord.StatusDescription if job.concord else None
+        text = adapter.status_text(value, description)
         return Text(f"{value} {clean(text, 160)}", style=STATE_STYLE[job.state])
     if isinstance(value, datetime):
         return Text(full_time(value, zone))

@@ -12,7 +12,7 @@ import httpx
 from faxtui.budget import CallBudget
 from faxtui.config.fields import secret_keys, secret_phrase
 from faxtui.config.model import ConfigError
-from faxtui.model import JobState
+from faxtui.model import CONCORD_MAPPED, JobState
 from faxtui.services.adapter import PollContext, PollOutcome, ResolveSecret
 from faxtui.services.concord.auth import DEFAULT_OAUTH_SCOPE, OAuthTokenProvider
 from faxtui.services.concord.client import DEFAULT_ENDPOINT, ConcordClient
@@ -116,6 +116,7 @@ class ConcordAdapter:
     calls_per_minute = CALLS_PER_MINUTE
     rate_window = 60.0
     config_keys: tuple[str, ...] = CONFIG_KEYS
+    reported_fields: frozenset[str] | None = frozenset(CONCORD_MAPPED)
 
     def parse_settings(
         self, section: Section, raw: Mapping[str, Any], common: Mapping[str, Any]

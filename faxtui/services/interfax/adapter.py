@@ -129,6 +129,7 @@ class InterFaxAdapter:
     calls_per_minute = INTERFAX_STATUS_CALLS_PER_MINUTE
     rate_window = RATE_WINDOW
     config_keys: tuple[str, ...] = CONFIG_KEYS
+    reported_fields: frozenset[str] | None = None
 
     def parse_settings(
         self, section: Section, raw: Mapping[str, Any], common: Mapping[str, Any]

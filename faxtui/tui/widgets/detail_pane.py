@@ -130,7 +130,7 @@ def render_detail(job: FaxJob, history: Sequence[Transition], zone: tzinfo | Non
     parts: list[RenderableType] = [title, _heading(f"{job.service} fields (FaxItemEx, WSDL order)")]
     pairs = 2 if width >= TWO_COLUMNS_FROM else 1
     parts.append(_grid(field_rows(job, zone), pairs))
-    if job.service == "concord":
+    if job.concord is not None:
         parts.append(_heading("Concord native (RealTimeFaxStatusEx)"))
         parts.append(_grid(native_rows(job), pairs))
     parts.append(_heading("history"))
