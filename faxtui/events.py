@@ -23,12 +23,15 @@ class StateChange:
 
 @dataclass(frozen=True, slots=True)
 class JobsUpdated:
-    """One successful poll of one account: every job it returned, and which of them changed."""
+    """One successful poll of one account: every job it returned (as the poller now keeps them),
+    which of them changed, and which old jobs were dropped to stay under the cap."""
 
     account: str
     jobs: tuple[FaxJob, ...]
     changes: tuple[StateChange, ...]
     at: datetime
+    forgotten: tuple[tuple[str, str], ...] = ()
+    """(account, job id) of the jobs the poller dropped after this poll (over its cap)."""
 
 
 @dataclass(frozen=True, slots=True)

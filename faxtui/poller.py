@@ -487,22 +487,25 @@ class Poller:
         name = loop.config.name
         if result.new_jobs or not status.jobs:  # jobs are only added here: no new one, the same count
             status.jobs = sum(1 for key in self.jobs if key[0] == name)
+        forgotten: list[tuple[str, str]] = []
         if status.jobs > MAX_JOBS_PER_ACCOUNT:
-            status.jobs = self._forget_old_jobs(name, {job.job_id for job in result.seen})
+            forgotten = self._forget_old_jobs(name, {job.job_id for job in result.seen})
+            status.jobs -= len(forgotten)
         self._schedule(loop, ok=True)
-        self._emit(JobsUpdated(name, result.seen, result.changes, now))
+        self._emit(JobsUpdated(name, result.seen, result.changes, now, tuple(forgotten)))
         self._emit(AccountUpdated(status, now, recovered=recovered))
 
-    def _forget_old_jobs(self, account: str, current: set[str]) -> int:
+    def _forget_old_jobs(self, account: str, current: set[str]) -> list[tuple[str, str]]:
         """Drop the account's oldest jobs from memory, keeping the watched ones and those the service
-        just reported (`current`); returns how many are kept. (The store is trimmed on its own
+        just reported (`current`); returns the keys dropped. (The store is trimmed on its own
         schedule.)"""
         watched = self._watched_ids(account)
         keep = current | set(watched) | {self._resolved.get((account, lookup), lookup) for lookup in watched}
         mine = [job for key, job in self.jobs.items() if key[0] == account]  # oldest first: as seen
-        for key in jobs_to_forget(mine, keep, MAX_JOBS_PER_ACCOUNT):
+        dropped = jobs_to_forget(mine, keep, MAX_JOBS_PER_ACCOUNT)
+        for key in dropped:
             del self.jobs[key]
-        return sum(1 for key in self.jobs if key[0] == account)
+        return dropped
 
     def _remember(
         self, loop: _AccountLoop, jobs: Sequence[FaxJob], changes: Sequence[StateChange], now: datetime

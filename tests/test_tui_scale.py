@@ -95,6 +95,26 @@ async def test_a_big_load_shows_the_top_rows_first_then_every_row_in_order() -> 
         assert table.selected_key == row_key("ops", "700000000")  # the cursor on the newest job
 
 
+async def test_a_poll_is_applied_from_its_own_jobs_and_drops_what_the_poller_forgot() -> None:
+    app = TableApp()
+    async with app.run_test(size=(160, 30)) as pilot:
+        table = app.table
+        jobs = many_jobs(50)
+        table.follow(jobs)
+        table.sync()
+        await filled(pilot, table)
+        oldest = list(jobs)[-3:]  # submitted longest ago: the poller's first to forget
+        moved = make_job(0, state=JobState.FAILED)
+        table.apply([moved], forgotten=oldest)
+        table.sync()
+        await filled(pilot, table)
+        assert table.row_count == 47
+        assert not {row_key(*pair) for pair in oldest} & set(table.rows_shown())
+        assert table.jobs[row_key("ops", "700000000")].state is JobState.FAILED
+        assert table.state_counts[JobState.FAILED] == sum(
+            1 for job in table.jobs.values() if job.state is JobState.FAILED)
+
+
 async def test_filter_and_sort_with_thousands_of_rows_keep_the_cursor_on_its_job() -> None:
     app = TableApp()
     async with app.run_test(size=(160, 30)) as pilot:

@@ -182,7 +182,7 @@ class MainScreen(Screen[None]):
         table = self.table
         before = table.selected_key
         shown_before = table.selected_job
-        table.follow(self.host.jobs)
+        table.apply(event.jobs, event.forgotten)
         self._update_flags()
         table.sync()
         self.refresh_watch()

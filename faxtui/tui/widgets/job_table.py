@@ -13,7 +13,7 @@ The `DataTable` machinery this relies on is in `faxtui.tui.textual_internals.fas
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
@@ -269,14 +269,23 @@ class JobTable(FastTable):
     # --- feeding it -----------------------------------------------------------------------------
 
     def follow(self, jobs: Mapping[tuple[str, str], FaxJob]) -> None:
-        """Take the poller's jobs (keyed by (account, job id)); only those whose object changed
-        since the last call are looked at again by the next `sync`.
+        """Take all of the poller's jobs (keyed by (account, job id)), dropping those it no longer
+        has: for start-up and reloads. Only jobs whose object changed since they were last taken
+        are looked at again by the next `sync`."""
+        self._take(jobs.values())
+        if len(self._known) > len(jobs):
+            self.forget(pair for pair in list(self._known) if pair not in jobs)
 
-        The poller keeps an unchanged job's object, so a poll of 10,000 jobs that changed 100
-        costs 10,000 identity checks here and 100 row updates in `sync`.
-        """
+    def apply(self, jobs: Iterable[FaxJob], forgotten: Iterable[tuple[str, str]] = ()) -> None:
+        """Take what one poll changed (its jobs, and the keys the poller forgot): a poll of one
+        account costs its own jobs here, not a look at every job of every account."""
+        self._take(jobs)
+        self.forget(forgotten)
+
+    def _take(self, jobs: Iterable[FaxJob]) -> None:
         known, all_jobs, dirty, counts = self._known, self.jobs, self._dirty, self.state_counts
-        for pair, job in jobs.items():
+        for job in jobs:
+            pair = job.key
             old = known.get(pair)
             if old is job:
                 continue
@@ -289,13 +298,19 @@ class JobTable(FastTable):
                 counts[old.state] -= 1
             counts[job.state] += 1
             dirty.add(key)
-        if len(known) > len(jobs):
-            for pair in [pair for pair in known if pair not in jobs]:
-                key = row_key(*pair)
-                counts[known.pop(pair).state] -= 1
-                del all_jobs[key]
-                self._haystacks.pop(key, None)
-                dirty.add(key)
+
+    def forget(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Drop jobs (by (account, job id)) the poller no longer has."""
+        known, all_jobs, dirty, counts = self._known, self.jobs, self._dirty, self.state_counts
+        for pair in pairs:
+            old = known.pop(pair, None)
+            if old is None:
+                continue
+            key = row_key(*pair)
+            counts[old.state] -= 1
+            del all_jobs[key]
+            self._haystacks.pop(key, None)
+            dirty.add(key)
 
     def set_flags(self, *, stale: frozenset[str], watch_ids: Mapping[str, frozenset[str]]) -> bool:
         """Which accounts are stale, and the watched ids per account; True (and the rows concerned
