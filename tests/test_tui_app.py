@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Input
-from tui_fixtures import Demo, demo_fixture, main_screen, poll, screen_text, wait_for  # noqa: F401
+from tui_fixtures import Demo, main_screen, poll, screen_text, wait_for
 
 from faxtui.config import Config, load_config
 from faxtui.model import ACTIVE_STATES, FAXITEM_FIELDS, JobState

@@ -20,7 +20,7 @@ from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.renderables.styled import Styled
 from textual.widgets import DataTable
-from tui_fixtures import Demo, demo_fixture, main_screen, poll, wait_for  # noqa: F401
+from tui_fixtures import Demo, main_screen, poll, wait_for
 
 from faxtui.model import FaxItemEx, FaxJob, JobState
 from faxtui.tui.filtering import JobFilter

@@ -1,6 +1,6 @@
 """Fixtures and helpers for the TUI tests: the demo world on a fake clock, bounded waits.
 
-Import the fixtures into a test module (`from tui_fixtures import demo_fixture`) so pytest finds them.
+A pytest plugin (registered in conftest.py): its `demo` fixture reaches every test without an import.
 """
 
 from __future__ import annotations
