@@ -22,8 +22,8 @@ def interfax_job(n: int, state: JobState = JobState.DELIVERED, *, account: str =
     tid = 700_000_000 + n
     item = FaxItemEx(TransactionID=tid, Status=status, SubmitTime=NOW - timedelta(seconds=n),
                      PagesSent=pages, PagesSubmitted=3, DestinationFax=f"555{n:07d}", Subject=f"Invoice {n}",
-                     TrialsPerformed=2 if state is JobState.RETRYING else 1)
-    return FaxJob(account, "interfax", str(tid), item, state, status, f"status {status}", lookup_id=lookup_id)
+                     TrialsPerformed=2 if state is JobState.RETRYING else None)
+    return FaxJob(account, "interfax", str(tid), item, state, status, "status text", lookup_id=lookup_id)
 
 
 def concord_job(job_id: str = "br001h0000000001", state: JobState = JobState.FAILED, *,
@@ -112,3 +112,54 @@ def complete_concord_job(job_id: str = "br0a1b2c3d4e5f", *, account: str = "ops-
 
 def transition(job_id: str, at: datetime, new: str, old: str | None = None, account: str = "a") -> Transition:
     return Transition(account, job_id, at, old, new, None, 0 if new == "delivered" else -3, new.title())
+
+
+def zoned_interfax_job() -> FaxJob:
+    """A failed InterFax job with every field but PostponeTime set, completed in UTC+1."""
+    item = FaxItemEx(
+        ParentTransactionID=812345678,
+        TransactionID=812345679,
+        SubmitTime=datetime(2026, 11, 22, 9, 58, 12, 123456, tzinfo=UTC),
+        PostponeTime=None,
+        CompletionTime=datetime(2026, 11, 22, 10, 0, tzinfo=timezone(timedelta(hours=1))),
+        UserID="ops",
+        Contact="Dr. Ana Ruiz",
+        JobID="batch-7",
+        DestinationFax="0012123456789",
+        ReplyEmail="ops@example.com",
+        RemoteCSID="+1 212 345 6789",
+        PagesSent=2,
+        Status=6017,
+        Duration=74,
+        Subject="Referral & lab results",
+        PagesSubmitted=3,
+        SenderCSID="ACME CLINIC",
+        Priority=2,
+        Units=Decimal("3.0000"),
+        CostPerUnit=Decimal("0.0650"),
+        PageSize="A4",
+        PageOrientation="Portrait",
+        PageResolution="Fine",
+        RenderingQuality="Standard",
+        PageHeader="To: {To}",
+        RetriesToPerform=3,
+        TrialsPerformed=3,
+    )
+    return FaxJob("ops-interfax", "interfax", "812345679", item, JobState.FAILED, 6017, "Busy")
+
+
+def busy_interfax_job(status: int = 6017, state: JobState = JobState.FAILED, **fields: object) -> FaxJob:
+    """An InterFax job five minutes old, failed busy on its second of three tries (fields overridable)."""
+    item = FaxItemEx(TransactionID=812345678, Status=status, SubmitTime=NOW - timedelta(minutes=5),
+                     DestinationFax="0012125550171", Subject="Invoice 7", PagesSent=1, PagesSubmitted=3,
+                     TrialsPerformed=2, RetriesToPerform=3, Units=Decimal("2"), CostPerUnit=Decimal("0.12"),
+                     **fields)  # type: ignore[arg-type]
+    return FaxJob("ops-interfax", "interfax", "812345678", item, state, status, "Busy")
+
+
+def busy_concord_job() -> FaxJob:
+    """A Concord job failed busy, with its native status."""
+    native = ConcordStatus("br001h0000000001", 2, "Job Failed: Busy", 4, 0, 2, None, 0, None, 2, "Busy")
+    item = FaxItemEx(TransactionID="br001h0000000001", Status=2, PagesSent=0, PagesSubmitted=2, Duration=0)
+    return FaxJob("ops-concord", "concord", "br001h0000000001", item, JobState.FAILED, 2, "Job Failed: Busy",
+                  concord=native)

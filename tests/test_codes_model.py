@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from factories import zoned_interfax_job
 
 from faxtui.jsonio import job_from_json, job_to_json, job_to_record
 from faxtui.model import FAXITEM_NAMES, ConcordStatus, FaxItemEx, FaxJob, JobState
@@ -89,41 +89,8 @@ def test_final_and_active_states() -> None:
     assert {s for s in JobState if s.is_active} == {JobState.QUEUED, JobState.SENDING, JobState.RETRYING}
 
 
-def _interfax_job() -> FaxJob:
-    item = FaxItemEx(
-        ParentTransactionID=812345678,
-        TransactionID=812345679,
-        SubmitTime=datetime(2026, 11, 22, 9, 58, 12, 123456, tzinfo=UTC),
-        PostponeTime=None,
-        CompletionTime=datetime(2026, 11, 22, 10, 0, tzinfo=timezone(timedelta(hours=1))),
-        UserID="ops",
-        Contact="Dr. Ana Ruiz",
-        JobID="batch-7",
-        DestinationFax="0012123456789",
-        ReplyEmail="ops@example.com",
-        RemoteCSID="+1 212 345 6789",
-        PagesSent=2,
-        Status=6017,
-        Duration=74,
-        Subject="Referral & lab results",
-        PagesSubmitted=3,
-        SenderCSID="ACME CLINIC",
-        Priority=2,
-        Units=Decimal("3.0000"),
-        CostPerUnit=Decimal("0.0650"),
-        PageSize="A4",
-        PageOrientation="Portrait",
-        PageResolution="Fine",
-        RenderingQuality="Standard",
-        PageHeader="To: {To}",
-        RetriesToPerform=3,
-        TrialsPerformed=3,
-    )
-    return FaxJob("ops-interfax", "interfax", "812345679", item, JobState.FAILED, 6017, "Busy")
-
-
 def test_interfax_job_json_round_trip() -> None:
-    job = _interfax_job()
+    job = zoned_interfax_job()
     data = job_to_json(job, watched=True)
     text = json.dumps(data)
     assert list(data["fields"]) == list(FAXITEM_NAMES)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
+from factories import busy_concord_job, busy_interfax_job
 from hypothesis import given
 from hypothesis import strategies as st
 
-from faxtui.model import CONCORD_MAPPED, FAXITEM_FIELDS, ConcordStatus, FaxItemEx, FaxJob, JobState
+from faxtui.model import CONCORD_MAPPED, FAXITEM_FIELDS, JobState
 from faxtui.tui.filtering import JobFilter
 from faxtui.tui.formatting import (
     NOT_POSTPONED,
@@ -26,21 +26,6 @@ from faxtui.tui.formatting import (
 from faxtui.tui.widgets.job_table import COLUMN_KEYS, job_cells
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-
-
-def interfax_job(status: int = 6017, state: JobState = JobState.FAILED, **fields: object) -> FaxJob:
-    item = FaxItemEx(TransactionID=812345678, Status=status, SubmitTime=NOW - timedelta(minutes=5),
-                     DestinationFax="0012125550171", Subject="Invoice 7", PagesSent=1, PagesSubmitted=3,
-                     TrialsPerformed=2, RetriesToPerform=3, Units=Decimal("2"), CostPerUnit=Decimal("0.12"),
-                     **fields)  # type: ignore[arg-type]
-    return FaxJob("ops-interfax", "interfax", "812345678", item, state, status, "Busy")
-
-
-def concord_job() -> FaxJob:
-    native = ConcordStatus("br001h0000000001", 2, "Job Failed: Busy", 4, 0, 2, None, 0, None, 2, "Busy")
-    item = FaxItemEx(TransactionID="br001h0000000001", Status=2, PagesSent=0, PagesSubmitted=2, Duration=0)
-    return FaxJob("ops-concord", "concord", "br001h0000000001", item, JobState.FAILED, 2, "Job Failed: Busy",
-                  concord=native)
 
 
 @pytest.mark.parametrize(
@@ -95,8 +80,8 @@ def test_ages_and_times() -> None:
 
 
 def test_filter_language() -> None:
-    failed, delivered = interfax_job(), interfax_job(0, JobState.DELIVERED)
-    concord = concord_job()
+    failed, delivered = busy_interfax_job(), busy_interfax_job(0, JobState.DELIVERED)
+    concord = busy_concord_job()
     assert JobFilter.parse("state:failed").matches(failed)
     assert not JobFilter.parse("state:failed").matches(delivered)
     assert JobFilter.parse("state:deliv").matches(delivered)
@@ -112,7 +97,7 @@ def test_filter_language() -> None:
 
 
 def test_table_cells_mark_stale_rows_dim_and_watched_ids() -> None:
-    job = interfax_job()
+    job = busy_interfax_job()
     fresh = dict(zip(COLUMN_KEYS, job_cells(job, UTC, NOW, stale=False, watched=True), strict=True))
     stale = dict(zip(COLUMN_KEYS, job_cells(job, UTC, NOW, stale=True, watched=False), strict=True))
     assert fresh["state"] == ("✗ failed", "bold red")
@@ -124,7 +109,7 @@ def test_table_cells_mark_stale_rows_dim_and_watched_ids() -> None:
 
 
 def test_detail_values_have_units_status_texts_and_zone() -> None:
-    job = interfax_job(PostponeTime=None, Duration=75)
+    job = busy_interfax_job(PostponeTime=None, Duration=75)
     shown = {spec.name: field_value(job, spec, value, UTC).plain for spec, value in job.item.values()}
     assert shown["Status"] == "6017 Busy"
     assert shown["PostponeTime"] == NOT_POSTPONED
@@ -137,7 +122,7 @@ def test_detail_values_have_units_status_texts_and_zone() -> None:
 
 
 def test_concord_detail_says_which_fields_it_does_not_report() -> None:
-    job = concord_job()
+    job = busy_concord_job()
     shown = {spec.name: field_value(job, spec, value, UTC).plain for spec, value in job.item.values()}
     not_reported = [name for name, text in shown.items() if text == NOT_REPORTED.format(label="Concord")]
     assert len(not_reported) == 20

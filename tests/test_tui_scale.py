@@ -10,6 +10,7 @@ from itertools import pairwise
 from typing import Any, ClassVar
 
 import pytest
+from factories import interfax_job as make_job
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -22,7 +23,7 @@ from textual.renderables.styled import Styled
 from textual.widgets import DataTable
 from tui_fixtures import Demo, main_screen, poll, wait_for
 
-from faxtui.model import FaxItemEx, FaxJob, JobState
+from faxtui.model import FaxJob, JobState
 from faxtui.tui.filtering import JobFilter
 from faxtui.tui.formatting import STATE_ORDER
 from faxtui.tui.widgets.account_bar import changed_until
@@ -32,13 +33,6 @@ from faxtui.tui.widgets.job_table import EXAMINE_SLICE, LOAD_SLICE, JobTable, ro
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 MANY = EXAMINE_SLICE + LOAD_SLICE  # more than one slice to look at and several to add
-
-
-def make_job(n: int, *, state: JobState = JobState.DELIVERED, pages: int = 1) -> FaxJob:
-    status = {JobState.DELIVERED: 0, JobState.FAILED: 263, JobState.SENDING: -3}[state]
-    item = FaxItemEx(TransactionID=700_000_000 + n, Status=status, SubmitTime=NOW - timedelta(seconds=n),
-                     PagesSent=pages, PagesSubmitted=3, DestinationFax=f"555{n:07d}", Subject=f"Invoice {n}")
-    return FaxJob("ops", "interfax", str(700_000_000 + n), item, state, status, "status text")
 
 
 def many_jobs(count: int = MANY) -> dict[tuple[str, str], FaxJob]:
