@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -116,36 +117,10 @@ def transition(job_id: str, at: datetime, new: str, old: str | None = None, acco
 
 def zoned_interfax_job() -> FaxJob:
     """A failed InterFax job with every field but PostponeTime set, completed in UTC+1."""
-    item = FaxItemEx(
-        ParentTransactionID=812345678,
-        TransactionID=812345679,
-        SubmitTime=datetime(2026, 11, 22, 9, 58, 12, 123456, tzinfo=UTC),
-        PostponeTime=None,
-        CompletionTime=datetime(2026, 11, 22, 10, 0, tzinfo=timezone(timedelta(hours=1))),
-        UserID="ops",
-        Contact="Dr. Ana Ruiz",
-        JobID="batch-7",
-        DestinationFax="0012123456789",
-        ReplyEmail="ops@example.com",
-        RemoteCSID="+1 212 345 6789",
-        PagesSent=2,
-        Status=6017,
-        Duration=74,
-        Subject="Referral & lab results",
-        PagesSubmitted=3,
-        SenderCSID="ACME CLINIC",
-        Priority=2,
-        Units=Decimal("3.0000"),
-        CostPerUnit=Decimal("0.0650"),
-        PageSize="A4",
-        PageOrientation="Portrait",
-        PageResolution="Fine",
-        RenderingQuality="Standard",
-        PageHeader="To: {To}",
-        RetriesToPerform=3,
-        TrialsPerformed=3,
-    )
-    return FaxJob("ops-interfax", "interfax", "812345679", item, JobState.FAILED, 6017, "Busy")
+    job = complete_interfax_job(812345679)
+    completed = datetime(2026, 11, 22, 10, 0, tzinfo=timezone(timedelta(hours=1)))
+    item = dataclasses.replace(job.item, PostponeTime=None, Units=Decimal("3.0000"), CompletionTime=completed)
+    return dataclasses.replace(job, item=item)
 
 
 def busy_interfax_job(status: int = 6017, state: JobState = JobState.FAILED, **fields: object) -> FaxJob:
