@@ -41,6 +41,8 @@ class Script:
     reference: str | None = None
     ago: tuple[int, int] = (60, 4 * 3600)
     """For final jobs: how long before creation the life ended, in seconds (min, max)."""
+    every: bool = False
+    """A broadcast (`size` > 1) whose every recipient has `outcome`, not only the first."""
 
 
 def _ifx(status: int, *, trials: int | None = None, pages: bool | None = None,

@@ -128,10 +128,14 @@ def draft_interfax_group(
     year: int,
     outcome: Outcome | None = None,
     postpone_after: int | None = None,
+    *,
+    every: bool = False,
+    retry_wait: tuple[int, int] = (120, 420),
 ) -> list[InterfaxJob]:
     """One submission: a single fax (`size` 1) or a broadcast sharing document and pre-processing.
 
-    `outcome` fixes the first recipient's outcome; the others draw their own.
+    `outcome` fixes the first recipient's outcome (every recipient's with `every`); the others draw
+    their own. `retry_wait`: see `interfax_life`.
     """
     reference = catalog.random_reference(rng, year) if rng.random() < 0.6 else None
     subject = catalog.subject_for(rng, reference)
@@ -147,13 +151,14 @@ def draft_interfax_group(
     jobs: list[InterfaxJob] = []
     for index in range(size):
         job_rng = random.Random(rng.getrandbits(64))
-        this_outcome = outcome if (outcome is not None and index == 0) else pick_outcome(job_rng)
+        this_outcome = outcome if (outcome is not None and (index == 0 or every)) else pick_outcome(job_rng)
         if size > 1 and this_outcome in ("held_then_sent", "held_expired", "render_error"):
             this_outcome = "delivered"  # credit and rendering concern the whole submission
         destination = catalog.random_destination(job_rng)
         contact = job_rng.choice(catalog.CONTACTS)
         frames = interfax_life(
-            job_rng, this_outcome, pages, retries, fine, postpone_after=postpone_after, preprocess=preprocess
+            job_rng, this_outcome, pages, retries, fine, postpone_after=postpone_after, preprocess=preprocess,
+            retry_wait=retry_wait,
         )
         jobs.append(
             InterfaxJob(

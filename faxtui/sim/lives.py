@@ -132,8 +132,10 @@ def interfax_life(
     fine: bool,
     postpone_after: int | None = None,
     preprocess: tuple[int, int] | None = None,
+    retry_wait: tuple[int, int] = (120, 420),
 ) -> list[IfxFrame]:
-    """Plan one InterFax job. `preprocess` = (seconds at -11, seconds at -1), shared by a broadcast."""
+    """Plan one InterFax job. `preprocess` = (seconds at -11, seconds at -1), shared by a broadcast;
+    `retry_wait` = the range of seconds before each retry."""
     tl = _Timeline()
     pre11, pre1 = preprocess if preprocess is not None else preprocessing_times(rng)
     if pre11:
@@ -174,7 +176,7 @@ def interfax_life(
                 tl.add(rng.choice(codes), trials=trials, final=True)
             else:
                 tl.add(-3, trials=trials)
-                tl.t += rng.randint(120, 420)
+                tl.t += rng.randint(*retry_wait)
             continue
         if result == "not_operational":
             tl.t += rng.randint(3, 9)

@@ -93,6 +93,11 @@ class SimOptions:
     """Create the contract demo accounts (InterFax demo/demo, Concord mbx0000000001/demo)."""
     arrival_mean_seconds: float = 30.0
     """Mean simulated seconds between new jobs of one account (0 = no new jobs arrive)."""
+    interfax_retry_wait_min: int = 120
+    interfax_retry_wait_max: int = 420
+    """UNCONFIRMED seconds InterFax waits before retrying a busy or unanswered number (drawn per
+    retry between min and max; interfax.md §4.1 names retries, not their spacing). A large range
+    spreads a broadcast's retries over hours."""
     truth_limit: int = 200_000
     """Most ground-truth records kept (oldest dropped first)."""
     retention_days: float = 35.0
@@ -260,6 +265,8 @@ class SimOptions:
             problems.append("retention_days must be >= 0")
         if self.arrival_mean_seconds < 0:
             problems.append("arrival_mean_seconds must be >= 0")
+        if not 1 <= self.interfax_retry_wait_min <= self.interfax_retry_wait_max:
+            problems.append("need 1 <= interfax_retry_wait_min <= interfax_retry_wait_max")
         if self.rate_limit_calls < 1 or self.rate_limit_window <= 0:
             problems.append("rate_limit_calls must be >= 1 and rate_limit_window > 0")
         if self.max_items_cap < 1:

@@ -354,10 +354,12 @@ class World:
 
     def _draft_group(
         self, account: InterfaxAccount, size: int, year: int, outcome: Outcome | None = None,
-        postpone_after: int | None = None,
+        postpone_after: int | None = None, every: bool = False,
     ) -> list[InterfaxJob]:
+        options = self.options
         return draft_interfax_group(
-            account.rng, account.username, account.sender_csid, size, year, outcome, postpone_after
+            account.rng, account.username, account.sender_csid, size, year, outcome, postpone_after,
+            every=every, retry_wait=(options.interfax_retry_wait_min, options.interfax_retry_wait_max),
         )
 
     def _random_group(self, account: InterfaxAccount, remaining: int, year: int) -> list[InterfaxJob]:
@@ -378,7 +380,7 @@ class World:
             size = min(script.size, remaining)
 
             def draft(s: Script, size: int = size) -> list[InterfaxJob]:
-                return self._draft_group(account, size, year, s.outcome, s.postpone_after)
+                return self._draft_group(account, size, year, s.outcome, s.postpone_after, s.every)
 
             group = self._place(rng, now, script, draft)
             groups.append(group)
