@@ -27,6 +27,9 @@ checked against the simulator's ground truth (`/_sim/truth`):
   watched Concord job) shows a state the world had at the poller's last poll;
 - terminal transitions: every move to delivered / failed / cancelled the world made for a job the
   poller can see was seen by the poller (a `StateChange` into that state);
+- left unfinished: no job the poller holds is shown queued, sending or retrying when the world
+  finished it more than 30 simulated minutes before the end (whether or not it is watched or on a
+  page: the picture the user is left with);
 - zero crashes: the poll loops are all alive, no internal error was ever shown, no exception
   reached the event loop; the state database passes its integrity check;
 - memory: the poller process's RSS at start (after the first polls), peak and end.
@@ -343,6 +346,18 @@ async def soak(hours: float, speed: float, rate: float, seed: int) -> int:
                     f"{sorted(seen.seen_states.get(key, set()))}; the world: "
                     + ", ".join(f"{t:%H:%M:%S} {st}" for t, st, _ in records))
 
+    # Jobs the poller still shows unfinished although the world finished them more than the tail
+    # before the end: the picture the user is left with must not claim they are still going.
+    left: list[str] = []
+    for key, job in jobs.items():
+        records = history.get(key)
+        if job.state.value in FINAL_STATES or not records:
+            continue
+        at, state, _ = records[-1]
+        if state in FINAL_STATES and at <= cleared - tail:
+            left.append(f"{key[0]}/{key[1]}: {state} at {at:%d %H:%M:%S}, shown {job.state.value}; "
+                        f"watched: {key in watched_at}")
+
     sim_hours = (cleared - START).total_seconds() / 3600
     services = stats.get("services", {})
     print(f"  simulated {sim_hours:.1f} h in {wall:.0f} s of wall time (speed {speed:g}), "
@@ -364,12 +379,16 @@ async def soak(hours: float, speed: float, rate: float, seed: int) -> int:
     print(f"  terminal transitions the poller could see: {expected}, missed: {len(missed)} (target 0)")
     for line in missed[:10]:
         print(f"    {line}")
+    print(f"  jobs shown unfinished that the world finished over {tail.total_seconds() / 60:.0f} min "
+          f"before the end: {len(left)} (target 0)")
+    for line in left[:10]:
+        print(f"    {line}")
     print(f"  crashes: {len(crashed) + len(seen.internal_errors) + len(seen.loop_exceptions)} (target 0)"
           + "".join(f"\n    {c}" for c in crashed + seen.internal_errors[:5] + seen.loop_exceptions[:5]))
     print(f"  state database integrity: {'ok' if integrity else 'FAILED'}; jobs held in memory: {len(jobs)}")
     print(f"  poller process RSS: start {mb(started_rss)}, peak {mb(max(sampler.peak, end_rss))}, "
           f"end {mb(end_rss)}, growth {mb(end_rss - started_rss)}")
-    ok = (not mismatched and not missed and not crashed and not seen.internal_errors
+    ok = (not mismatched and not missed and not left and not crashed and not seen.internal_errors
           and not seen.loop_exceptions and integrity and stats.get("rate_limited", 0) == 0)
     print(f"  verdict: {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -127,8 +126,8 @@ class _Context:
     def budget(self) -> CallBudget:
         return self.loop.budget
 
-    def spare_budget(self) -> CallBudget:
-        return self.poller._spare_budget(self.loop)
+    def spare_calls(self) -> int:
+        return self.poller._spare_calls(self.loop)
 
     def watched_ids(self) -> list[str]:
         return self.poller._watched_ids(self.loop.config.name)
@@ -181,7 +180,6 @@ class Poller:
         self._account_http: dict[str, httpx.AsyncClient] = {}
         self._tls = httpx.create_ssl_context()
         self._budgets: dict[tuple[str, str, str], CallBudget] = {}
-        self._lookup_budgets: dict[int, CallBudget] = {}
         self._loops: dict[str, _AccountLoop] = {}
         self._resume = asyncio.Event()
         self._resume.set()
@@ -209,25 +207,10 @@ class Poller:
                                              clock_speed=self._clock_speed, sleep=self._sleep)
         return self._budgets[key]
 
-    def _spare_budget(self, loop: _AccountLoop) -> CallBudget:
-        """The part of a user's budget that look-ups beyond the scheduled pages may use.
-
-        The pages every account of that user is scheduled to fetch in one window come first, so
-        look-ups never delay the main view; look-ups get what is left, and at least one a window.
-        """
+    def _spare_calls(self, loop: _AccountLoop) -> int:
         budget = loop.budget
-        pages = sum(
-            math.ceil(budget.window / max(0.001, other.config.poll_seconds))
-            * max(1, other.config.page_depth)
-            for other in self._loops.values()
-            if other.budget is budget
-        )
-        share = max(1, budget.limit - pages)
-        current = self._lookup_budgets.get(id(budget))
-        if current is None or current.limit != share:
-            current = CallBudget(share, budget.window, clock=self._wall, sleep=self._sleep)
-            self._lookup_budgets[id(budget)] = current
-        return current
+        others = sum(1 for other in self._loops.values() if other is not loop and other.budget is budget)
+        return budget.available() - others
 
     def _setup(self, config: Config) -> None:
         self.config = config
@@ -489,16 +472,18 @@ class Poller:
             status.jobs = sum(1 for key in self.jobs if key[0] == name)
         forgotten: list[tuple[str, str]] = []
         if status.jobs > MAX_JOBS_PER_ACCOUNT:
-            forgotten = self._forget_old_jobs(name, {job.job_id for job in result.seen})
+            # What the poll saw unfinished stays; what it saw finished may go, oldest first.
+            unfinished = {job.job_id for job in result.seen if not job.state.is_final}
+            forgotten = self._forget_old_jobs(name, unfinished)
             status.jobs -= len(forgotten)
         self._schedule(loop, ok=True)
         self._emit(JobsUpdated(name, result.seen, result.changes, now, tuple(forgotten)))
         self._emit(AccountUpdated(status, now, recovered=recovered))
 
     def _forget_old_jobs(self, account: str, current: set[str]) -> list[tuple[str, str]]:
-        """Drop the account's oldest jobs from memory, keeping the watched ones and those the service
-        just reported (`current`); returns the keys dropped. (The store is trimmed on its own
-        schedule.)"""
+        """Drop the account's oldest jobs from memory, keeping the watched ones and those `current`
+        names (the unfinished ones the service just reported); returns the keys dropped. (The store
+        is trimmed on its own schedule.)"""
         watched = self._watched_ids(account)
         keep = current | set(watched) | {self._resolved.get((account, lookup), lookup) for lookup in watched}
         mine = [job for key, job in self.jobs.items() if key[0] == account]  # oldest first: as seen

@@ -45,8 +45,9 @@ class PollContext(Protocol):
         """The account's rate budget: every call comes out of it."""
         ...
 
-    def spare_budget(self) -> CallBudget:
-        """The part of the budget left once the scheduled pages are paid for (look-ups)."""
+    def spare_calls(self) -> int:
+        """How many calls beyond the newest pages may be made now: what the budget has left, less
+        one for each other account of the same user (their next page comes first)."""
         ...
 
     def watched_ids(self) -> list[str]:

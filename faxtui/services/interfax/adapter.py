@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -23,6 +24,7 @@ from faxtui.services.interfax.codes import (
     interfax_status_text,
 )
 from faxtui.services.interfax.ids import validate_transaction_id
+from faxtui.services.interfax.windows import plan_windows, settled
 
 if TYPE_CHECKING:
     from faxtui.config.fields import Section
@@ -33,19 +35,32 @@ log = logging.getLogger(__name__)
 RATE_WINDOW = 61.0
 """One second more than the documented minute, so clock skew never tips us over the limit."""
 CONFIG_KEYS = ("username", "password", "password_env", "password_command")
+DISCOVERY_HORIZON = timedelta(hours=26)
+"""How far below the newest fax a session looks for unfinished ones it has not seen: a fax held for
+credit waits 24 hours (interfax.md §4.2, -22), and retries end well within two more."""
 
 
 class InterFaxSession:
-    """One InterFax account, connected: its client, and which off-page jobs it has asked about."""
+    """One InterFax account, connected: its client, and when each of its jobs was last seen.
+
+    A poll reads the newest page(s) (new submissions), then, as far as the budget has room right
+    now, windows that cover every job still unfinished and every watched id (`windows.py`): the
+    fewest calls that see them all, most urgent first (watched, then longest unseen, then oldest).
+    What one poll cannot cover waits for the next, where it is the longest unseen.
+    """
 
     def __init__(self, client: InterFaxClient, page_depth: int) -> None:
         self.client = client
         self.page_depth = max(1, page_depth)
-        self._lookups = 0
-        self._looked_up: dict[str, float] = {}
-        """When (in look-ups made) each off-page id was last asked about: the longest ago goes first."""
+        self._round = 0
+        self._seen_in: dict[str, int] = {}
+        """The poll (counted from 1) in which each target id was last listed."""
         self._confirmed: set[str] = set()
-        """Ids not to ask about again: final when last looked up, or (unwatched) gone from the service."""
+        """Ids not to ask about again: final when last listed, or (unwatched) gone from the service."""
+        self._below: int | None = None
+        """Where the history not yet listed this session begins (`_discover`)."""
+        self._newest_submit: datetime | None = None
+        self._discovered = False
 
     def secrets(self) -> list[str]:
         return []  # the password is the account's own secret, redacted by whoever resolved it
@@ -61,63 +76,118 @@ class InterFaxSession:
         return f"{page.total_count} faxes on the account"
 
     async def poll(self, context: PollContext) -> PollOutcome:
+        self._round += 1
         pages = await self.client.recent(
             self.page_depth, INTERFAX_MAX_ITEMS, before_call=context.budget.acquire
         )
         jobs = {job.job_id: job for job in pages.jobs}
-        calls = pages.calls + await self._look_up_off_page(context, jobs)
+        calls = pages.calls
+        if self._discovered:
+            calls += await self._cover_unfinished(context, jobs)
+        else:
+            # Watched ids first; then the history not yet listed, whose pages list every job they
+            # pass (unfinished or not), before windows go over ground already covered.
+            calls += await self._cover_unfinished(context, jobs, watched_only=True)
+            if pages.stuck:  # a server that ignores LastTransactionID shows no history to page
+                self._discovered = True
+            calls += await self._discover(context, jobs, pages.jobs)
         return PollOutcome(list(jobs.values()), calls, warnings=pages.warnings)
 
-    async def _look_up_off_page(self, context: PollContext, jobs: dict[str, FaxJob]) -> int:
-        """Jobs that fell off the pages, one call each, only while the spare budget has room: watched
-        ids first, then jobs last seen in progress (else they would show as sending for ever); within
-        each, the one asked about longest ago (or never) first, so none starves. Look-ups are extras:
-        one that fails ends the look-ups, never the pages already read. Returns the calls made."""
-        confirmed = self._confirmed
-        watched = [i for i in context.watched_ids() if i not in jobs and i not in confirmed]
-        stale = sorted(
-            (
-                job.job_id
-                for job in context.known_jobs()
-                if job.state.is_active
-                and job.job_id not in jobs
-                and job.job_id not in confirmed
-                and job.job_id not in watched
-            ),
-            key=int,
-            reverse=True,
-        )
-        asked = self._looked_up
-        for gone in set(asked) - set(watched) - set(stale):
-            del asked[gone]
-        if not watched and not stale:
+    async def _discover(self, context: PollContext, jobs: dict[str, FaxJob], newest: list[FaxJob]) -> int:
+        """With what the budget still has: page on below what this session has listed, once, until
+        the history ends or a page holds only faxes finished more than `DISCOVERY_HOURS` before
+        the newest. Jobs sent before faxtui watched the account (or while it was closed) are found
+        so, and their unfinished ones become targets of the windows. Returns the calls made."""
+        if self._discovered:
             return 0
-        spare = context.spare_budget()
-        budget = context.budget
-        order = [(tid, True) for tid in sorted(watched, key=lambda t: asked.get(t, -1.0))]
-        order += [(tid, False) for tid in sorted(stale, key=lambda t: asked.get(t, -1.0))]
+        if self._newest_submit is None:
+            self._newest_submit = max((j.item.SubmitTime for j in newest if j.item.SubmitTime), default=None)
+        if self._below is None:
+            self._below = min((int(j.job_id) for j in newest), default=None)
+            if self._below is None or len(newest) < INTERFAX_MAX_ITEMS:
+                self._discovered = True  # the newest page is the whole history
+                return 0
         calls = 0
-        for tid, is_watched in order:
-            if spare.available() <= 0 or not budget.try_acquire():
-                break
-            spare.try_acquire()
+        while not self._discovered and context.spare_calls() > 0 and context.budget.try_acquire():
             calls += 1
-            self._lookups += 1
-            asked[tid] = float(self._lookups)
             try:
-                found = await self.client.lookup(int(tid))
+                page = await self.client.status_page(self._below, INTERFAX_MAX_ITEMS)
+            except RateLimited as exc:
+                context.budget.exhaust(exc.retry_after)
+                break
+            except ProviderError as exc:
+                log.debug("account %s: history below %d failed: %s", self.client.account, self._below, exc)
+                break
+            for job in page.jobs:
+                jobs[job.job_id] = job
+            lowest = min((int(j.job_id) for j in page.jobs), default=self._below)
+            horizon = self._newest_submit - DISCOVERY_HORIZON if self._newest_submit else None
+            old = horizon is not None and all(
+                j.state.is_final and j.item.SubmitTime is not None and j.item.SubmitTime < horizon
+                for j in page.jobs
+            )
+            if max(page.items, len(page.jobs)) < INTERFAX_MAX_ITEMS or lowest >= self._below or old:
+                self._discovered = True
+            self._below = lowest
+        return calls
+
+    def _targets(
+        self, context: PollContext, jobs: dict[str, FaxJob]
+    ) -> tuple[list[int], set[str], list[int]]:
+        """(targets most urgent first, the watched ones among them, every id the account has shown)."""
+        confirmed = self._confirmed
+        watched = {i for i in context.watched_ids() if i not in jobs and i not in confirmed}
+        known = list(context.known_jobs())
+        targets = watched | {
+            job.job_id
+            for job in known
+            if job.state.is_active and job.job_id not in jobs and job.job_id not in confirmed
+        }
+        seen_in = self._seen_in
+        for tid in jobs:
+            seen_in[tid] = self._round
+        for gone in set(seen_in) - targets - jobs.keys():
+            del seen_in[gone]
+        ordered = sorted(targets, key=lambda tid: (tid not in watched, seen_in.get(tid, 0), int(tid)))
+        known_ids = [int(job.job_id) for job in known]
+        known_ids += [int(tid) for tid in jobs]
+        return [int(tid) for tid in ordered], watched, known_ids
+
+    async def _cover_unfinished(
+        self, context: PollContext, jobs: dict[str, FaxJob], *, watched_only: bool = False
+    ) -> int:
+        """The windows' calls, while the budget has room without waiting; returns the calls made.
+        A window that fails ends them for this poll, never the pages already read."""
+        targets, watched, known_ids = self._targets(context, jobs)
+        if watched_only:
+            targets = [tid for tid in targets if str(tid) in watched]
+        if not targets:
+            return 0
+        budget = context.budget
+        calls = 0
+        for window in plan_windows(known_ids, targets):
+            if context.spare_calls() <= 0 or not budget.try_acquire():
+                break
+            calls += 1
+            try:
+                page = await self.client.status_page(window.last_id, INTERFAX_MAX_ITEMS)
             except RateLimited as exc:
                 budget.exhaust(exc.retry_after)
                 break
             except ProviderError as exc:
-                log.debug("account %s: look-up of %s failed: %s", self.client.account, tid, exc)
+                log.debug("account %s: window below %d failed: %s", self.client.account, window.last_id, exc)
                 break
-            if found is not None:
-                jobs[found.job_id] = found
-                if found.state.is_final:
-                    confirmed.add(tid)
-            elif not is_watched:
-                confirmed.add(tid)  # gone from the service: stop asking
+            for job in page.jobs:
+                jobs[job.job_id] = job
+            listed = [int(job.job_id) for job in page.jobs]
+            found, gone = settled(window, listed, max(page.items, len(page.jobs)))
+            for tid in found:
+                self._seen_in[str(tid)] = self._round
+                if jobs[str(tid)].state.is_final:
+                    self._confirmed.add(str(tid))
+            for tid in gone:
+                if str(tid) not in watched:
+                    self._confirmed.add(str(tid))  # gone from the service: stop asking
         return calls
 
 

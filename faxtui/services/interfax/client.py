@@ -72,6 +72,8 @@ class InterFaxPages:
     calls: int
     total_count: int | None
     warnings: list[str]
+    stuck: bool = False
+    """A page did not move below the id asked for: this server ignores LastTransactionID."""
 
 
 def clamp_max_items(max_items: int) -> int:
@@ -183,7 +185,7 @@ class InterFaxClient(SoapClient):
         warnings: list[str] = []
         calls = listed = 0
         total: int | None = None
-        listed_all = False
+        listed_all = stuck = False
         for _ in range(depth):
             if before_call is not None:
                 await before_call()
@@ -206,13 +208,14 @@ class InterFaxClient(SoapClient):
                 log.debug("account %s: page below %d began at %d; paging stopped", self.account, last_id,
                           lowest)
                 warnings.append(f"paging stopped: the page below id {last_id} began at {lowest}")
+                stuck = True
                 break
             last_id = lowest
         if listed_all and total is not None and total > listed:
             warnings.append(f"InterFax counts {total} faxes for this user, its pages listed {listed}: "
                             f"{total - listed} cannot be shown")
         jobs = sorted(by_id.values(), key=_transaction_id, reverse=True)
-        return InterFaxPages(jobs=jobs, calls=calls, total_count=total, warnings=warnings)
+        return InterFaxPages(jobs=jobs, calls=calls, total_count=total, warnings=warnings, stuck=stuck)
 
     async def lookup(self, transaction_id: int) -> FaxJob | None:
         """One job by TransactionID (LastTransactionID = id + 1, MaxItems = 1), or None."""
