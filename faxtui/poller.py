@@ -192,6 +192,8 @@ class Poller:
         without it, but history is not being kept, and the user should be told."""
         self._store_pruned_at: float | None = None
         self._watch: list[WatchEntry] = []
+        self._watch_ids: dict[str, dict[str, None]] = {}
+        """Watched ids by account, in watch-list order (a dict for order and fast look-up)."""
         self._resolved: dict[tuple[str, str], str] = {}
         self._setup(config)
         self._load_state()
@@ -237,7 +239,7 @@ class Poller:
                 status.last_error = last_error
                 if last_good is not None:
                     status.health = Health.STALE
-        self._watch = self.store.watch_list()
+        self._set_watch(self.store.watch_list())
         for acc_name, status in self.statuses.items():
             status.jobs = sum(1 for key in self.jobs if key[0] == acc_name)
 
@@ -246,11 +248,17 @@ class Poller:
     def watch_list(self) -> list[WatchEntry]:
         return list(self._watch)
 
+    def _set_watch(self, entries: list[WatchEntry]) -> None:
+        self._watch = entries
+        self._watch_ids = {}
+        for entry in entries:
+            self._watch_ids.setdefault(entry.account, {})[entry.lookup_id] = None
+
     def _watched_ids(self, account: str) -> list[str]:
-        return [w.lookup_id for w in self._watch if w.account == account]
+        return list(self._watch_ids.get(account, ()))
 
     def is_watched(self, job: FaxJob) -> bool:
-        ids = set(self._watched_ids(job.account))
+        ids = self._watch_ids.get(job.account, {})
         return job.job_id in ids or (job.lookup_id is not None and job.lookup_id in ids)
 
     def watched_job(self, entry: WatchEntry) -> FaxJob | None:
@@ -263,7 +271,12 @@ class Poller:
             raise ValueError(f"no account named {one_line(account, 40)!r}")
         value = adapter_for(loop.config.service).validate_id(lookup_id)
         entry = self.store.add_watch(account, value, label)
-        self._watch = self.store.watch_list()
+        ids = self._watch_ids.setdefault(account, {})
+        if value in ids:  # re-added: it keeps its place (and the store its first time)
+            self._watch = [entry if (w.account, w.lookup_id) == (account, value) else w for w in self._watch]
+        else:  # the newest entry: last in the store's order too
+            self._watch.append(entry)
+            ids[value] = None
         if loop.session is not None:
             loop.session.watch_added(value)
         self._emit(WatchChanged(account, value))
@@ -272,14 +285,14 @@ class Poller:
 
     def remove_watch(self, account: str, lookup_id: str) -> bool:
         removed = self.store.remove_watch(account, lookup_id)
-        self._watch = self.store.watch_list()
+        self._set_watch(self.store.watch_list())
         if removed:
             self._emit(WatchChanged(account, lookup_id))
         return removed
 
     def set_watch_label(self, account: str, lookup_id: str, label: str) -> bool:
         changed = self.store.set_watch_label(account, lookup_id, label)
-        self._watch = self.store.watch_list()
+        self._set_watch(self.store.watch_list())
         if changed:
             self._emit(WatchChanged(account, lookup_id))
         return changed
@@ -468,8 +481,7 @@ class Poller:
         status.consecutive_failures = 0
         status.calls_made += outcome.calls
         name = loop.config.name
-        if result.new_jobs or not status.jobs:  # jobs are only added here: no new one, the same count
-            status.jobs = sum(1 for key in self.jobs if key[0] == name)
+        status.jobs += result.new_jobs  # jobs are only added here (and counted when loaded)
         forgotten: list[tuple[str, str]] = []
         if status.jobs > MAX_JOBS_PER_ACCOUNT:
             # What the poll saw unfinished stays; what it saw finished may go, oldest first.

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from faxtui.services.interfax.windows import Window, plan_windows, settled
+from faxtui.services.interfax.windows import SLACK, Window, plan_windows, settled
 
 
-def listed_by(window: Window, account_ids: list[int], max_items: int = 100) -> list[int]:
+def listed_by(window: Window, account_ids: list[int]) -> list[int]:
     """What the service lists for a window: the account's newest ids below `last_id`."""
-    return sorted((i for i in account_ids if i < window.last_id), reverse=True)[:max_items]
+    return sorted((i for i in account_ids if i < window.last_id), reverse=True)[:window.max_items]
 
 
 def test_a_block_of_unfinished_jobs_is_one_call_not_one_each() -> None:
@@ -38,6 +38,7 @@ def test_the_most_urgent_target_goes_first() -> None:
     windows = plan_windows(ids, [5, 900, 500])
     assert [w.targets for w in windows] == [(5,), (900,), (500,)]
     assert windows[0].last_id == 6  # just above the target: it is the first item listed
+    assert windows[0].max_items == 1 + SLACK  # a lone target needs no page of 100
 
 
 def test_nothing_to_cover_is_no_call() -> None:
@@ -75,5 +76,5 @@ def test_every_target_is_covered_by_a_minimal_number_of_windows(data: st.DataObj
 def test_after_a_call_a_target_is_found_gone_or_still_to_see(
     listed: list[int], items: int, found: set[int], gone: set[int]
 ) -> None:
-    window = Window(111, (108, 105, 100))
+    window = Window(111, 100, (108, 105, 100))
     assert settled(window, listed, items) == (found, gone)

@@ -1,5 +1,5 @@
 """InterFax behind the `ServiceAdapter` seam: its account keys, its 6-calls-a-minute limit, and the
-poll step (the newest pages, then look-ups of the jobs that fell off them)."""
+poll step (the newest pages, the history once, then windows over the unfinished jobs)."""
 
 from __future__ import annotations
 
@@ -170,7 +170,7 @@ class InterFaxSession:
                 break
             calls += 1
             try:
-                page = await self.client.status_page(window.last_id, INTERFAX_MAX_ITEMS)
+                page = await self.client.status_page(window.last_id, window.max_items)
             except RateLimited as exc:
                 budget.exhaust(exc.retry_after)
                 break

@@ -16,12 +16,19 @@ from dataclasses import dataclass
 
 from faxtui.services.interfax.codes import INTERFAX_ALL_TRANSACTIONS, INTERFAX_MAX_ITEMS
 
+SLACK = 5
+"""Items asked beyond the last target's known position: room for ids of the account never seen
+between the targets, so that a few of them do not push the last target out of the answer."""
+
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """One call: `last_id` to send as LastTransactionID, and the target ids it is planned to list."""
+    """One call: `last_id` to send as LastTransactionID, `max_items` as MaxItems (just enough to
+    reach the last target, with some slack: a smaller answer is cheaper to read), and the target
+    ids it is planned to list."""
 
     last_id: int
+    max_items: int
     targets: tuple[int, ...]
 
 
@@ -48,7 +55,9 @@ def plan_windows(
         while n < len(pending) and position[pending[n]] < reach:
             covered.append(pending[n])
             n += 1
-        windows.append(Window(min(top + 1, INTERFAX_ALL_TRANSACTIONS), tuple(covered)))
+        span = position[covered[-1]] - position[top] + 1
+        windows.append(Window(min(top + 1, INTERFAX_ALL_TRANSACTIONS), min(max_items, span + SLACK),
+                              tuple(covered)))
     windows.sort(key=lambda window: min(urgency[tid] for tid in window.targets))
     return windows
 
@@ -65,6 +74,6 @@ def settled(
     seen = set(listed)
     found = {tid for tid in window.targets if tid in seen}
     lowest = min(seen, default=window.last_id)
-    complete = items < max_items
+    complete = items < window.max_items
     gone = {tid for tid in window.targets if tid not in seen and (complete or lowest < tid)}
     return found, gone
