@@ -16,7 +16,7 @@ from faxtui.config.model import ConfigError
 from faxtui.errors import ProviderError, RateLimited
 from faxtui.model import FaxJob
 from faxtui.services.adapter import PollContext, PollOutcome, ResolveSecret
-from faxtui.services.interfax.client import DEFAULT_ENDPOINT, InterFaxClient
+from faxtui.services.interfax.client import DEFAULT_ENDPOINT, InterFaxClient, InterFaxPage
 from faxtui.services.interfax.codes import (
     INTERFAX_ALL_TRANSACTIONS,
     INTERFAX_MAX_ITEMS,
@@ -110,16 +110,9 @@ class InterFaxSession:
         calls = 0
         while not self._discovered and context.spare_calls() > 0 and context.budget.try_acquire():
             calls += 1
-            try:
-                page = await self.client.status_page(self._below, INTERFAX_MAX_ITEMS)
-            except RateLimited as exc:
-                context.budget.exhaust(exc.retry_after)
+            page = await self._extra_page(context, self._below, INTERFAX_MAX_ITEMS, jobs)
+            if page is None:
                 break
-            except ProviderError as exc:
-                log.debug("account %s: history below %d failed: %s", self.client.account, self._below, exc)
-                break
-            for job in page.jobs:
-                jobs[job.job_id] = job
             lowest = min((int(j.job_id) for j in page.jobs), default=self._below)
             horizon = self._newest_submit - DISCOVERY_HORIZON if self._newest_submit else None
             old = horizon is not None and all(
@@ -130,6 +123,23 @@ class InterFaxSession:
                 self._discovered = True
             self._below = lowest
         return calls
+
+    async def _extra_page(
+        self, context: PollContext, last_id: int, max_items: int, jobs: dict[str, FaxJob]
+    ) -> InterFaxPage | None:
+        """One call beyond the newest pages (its budget already taken), its jobs added to `jobs`;
+        None when it failed: extras end for this poll, the pages already read stand."""
+        try:
+            page = await self.client.status_page(last_id, max_items)
+        except RateLimited as exc:
+            context.budget.exhaust(exc.retry_after)
+            return None
+        except ProviderError as exc:
+            log.debug("account %s: the page below %d failed: %s", self.client.account, last_id, exc)
+            return None
+        for job in page.jobs:
+            jobs[job.job_id] = job
+        return page
 
     def _targets(
         self, context: PollContext, jobs: dict[str, FaxJob]
@@ -169,16 +179,9 @@ class InterFaxSession:
             if context.spare_calls() <= 0 or not budget.try_acquire():
                 break
             calls += 1
-            try:
-                page = await self.client.status_page(window.last_id, window.max_items)
-            except RateLimited as exc:
-                budget.exhaust(exc.retry_after)
+            page = await self._extra_page(context, window.last_id, window.max_items, jobs)
+            if page is None:
                 break
-            except ProviderError as exc:
-                log.debug("account %s: window below %d failed: %s", self.client.account, window.last_id, exc)
-                break
-            for job in page.jobs:
-                jobs[job.job_id] = job
             listed = [int(job.job_id) for job in page.jobs]
             found, gone = settled(window, listed, max(page.items, len(page.jobs)))
             for tid in found:
