@@ -95,7 +95,7 @@ class InterFaxSession:
 
     async def _discover(self, context: PollContext, jobs: dict[str, FaxJob], newest: list[FaxJob]) -> int:
         """With what the budget still has: page on below what this session has listed, once, until
-        the history ends or a page holds only faxes finished more than `DISCOVERY_HOURS` before
+        the history ends or a page holds only faxes finished more than `DISCOVERY_HORIZON` before
         the newest. Jobs sent before faxtui watched the account (or while it was closed) are found
         so, and their unfinished ones become targets of the windows. Returns the calls made."""
         if self._discovered:
@@ -119,7 +119,7 @@ class InterFaxSession:
                 j.state.is_final and j.item.SubmitTime is not None and j.item.SubmitTime < horizon
                 for j in page.jobs
             )
-            if max(page.items, len(page.jobs)) < INTERFAX_MAX_ITEMS or lowest >= self._below or old:
+            if page.size < INTERFAX_MAX_ITEMS or lowest >= self._below or old:
                 self._discovered = True
             self._below = lowest
         return calls
@@ -183,7 +183,7 @@ class InterFaxSession:
             if page is None:
                 break
             listed = [int(job.job_id) for job in page.jobs]
-            found, gone = settled(window, listed, max(page.items, len(page.jobs)))
+            found, gone = settled(window, listed, page.size)
             for tid in found:
                 self._seen_in[str(tid)] = self._round
                 if jobs[str(tid)].state.is_final:

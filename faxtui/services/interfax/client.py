@@ -62,6 +62,11 @@ class InterFaxPage:
     items: int = 0
     warnings: tuple[str, ...] = ()
 
+    @property
+    def size(self) -> int:
+        """How many items the answer held, readable or not: a page shorter than asked is the last."""
+        return max(self.items, len(self.jobs))
+
 
 @dataclass(slots=True)
 class InterFaxPages:
@@ -194,7 +199,7 @@ class InterFaxClient(SoapClient):
             for job in page.jobs:
                 by_id[job.job_id] = job  # a job on two pages: the later answer is the newer
             warnings.extend(page.warnings)
-            size = max(page.items, len(page.jobs))  # items held, readable or not
+            size = page.size
             listed += size
             # The first page's count: a fax sent while paging is in a later count, not in any page.
             total = page.total_count if total is None else total
