@@ -143,9 +143,11 @@ class CallBudget:
         (default: a whole window; at most `MAX_HOLD`) and return when the next call is allowed."""
         now = self._clock()
         hold = self.window if seconds is None else max(0.0, min(float(seconds), MAX_HOLD))
-        # Fill the window with calls that expire `hold` seconds from now.
+        # Fill the window with calls that expire `hold` seconds from now, beside the calls really
+        # made: a short Retry-After must not make the budget forget them.
         stamp = now + hold - self.window
-        self._calls = deque([stamp] * self.limit)
+        self._calls.extend([stamp] * self.limit)
+        self._calls = deque(sorted(self._calls))
         self._record([stamp] * self.limit)
         return hold
 

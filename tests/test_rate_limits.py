@@ -411,3 +411,16 @@ def test_status_says_when_it_waits_for_a_window_another_run_filled(
     assert err.startswith("faxtui: ifx: waiting 30 s for the service's rate limit"), err
     assert sim.stats.requests("interfax", "demo") == 1
     assert clock.elapsed == pytest.approx(30.0, abs=1e-3)  # it called when the hold ended, not later
+
+
+async def test_a_short_retry_after_does_not_forget_the_calls_already_made(clock: FakeClock) -> None:
+    # Six calls, then the server says "slow down for 1 s": after that second the window still
+    # holds the six real calls, so the next call waits for the first of them to leave it.
+    budget = CallBudget(6, 61.0, clock=clock.monotonic, sleep=clock.sleep)
+    for _ in range(6):
+        await clock.run(budget.acquire(), within=0)
+        await clock.advance(1)
+    assert budget.exhaust(1.0) == 1.0
+    await clock.advance(2)
+    assert budget.available() == 0
+    assert budget.wait_time() == pytest.approx(61 - 8, abs=1e-3)  # the first call, at 0, leaves at 61

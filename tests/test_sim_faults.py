@@ -4,6 +4,8 @@ off, and the control endpoint."""
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from email.message import Message
 
 import httpx
@@ -11,6 +13,7 @@ import pytest
 from lxml import etree
 from sim_fixtures import (
     DEMO_CONCORD,
+    START,
     concord_headers,
     fault_of,
     faxstatusex,
@@ -22,7 +25,7 @@ from sim_fixtures import (
     world,
 )
 
-from faxtui.sim import FaultSpecError, SimServer, parse_faults
+from faxtui.sim import FakeClock, FaultSpecError, SimServer, parse_faults
 from faxtui.sim.control import Control
 from faxtui.sim.exchange import HttpRequest
 from faxtui.sim.faults import FaultSet
@@ -217,6 +220,27 @@ def test_slow_answers_arrive_late_but_whole() -> None:
         _interfax(client, server, timeout=0.15)
     with running(faults="interfax:slow=0.3:n=1") as server, httpx.Client() as client:
         assert read_interfax(_interfax(client, server).content).result_code == 0
+
+
+def test_a_slow_answer_counts_against_the_rate_limit_when_the_call_arrived() -> None:
+    # One call a minute. A slow call taken at 10:00 and a call at 10:02, sent while the first
+    # one's answer is still on its way: both are within the limit, as they would be at a service
+    # that counts calls on arrival (counting the slow one when it is answered would refuse it).
+    clock = FakeClock(START)
+    with (
+        running(world(clock, rate_limit_calls=1), faults="interfax:slow=1.0:n=1") as server,
+        httpx.Client() as client,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        slow = pool.submit(_interfax, client, server)
+        deadline = time.monotonic() + 10
+        while server.stats.snapshot()["requests"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # the call is taken microseconds after it is counted as a request
+        clock.advance(120)
+        assert read_interfax(_interfax(client, server).content).result_code == 0
+        assert read_interfax(slow.result(timeout=10).content).result_code == 0
+    assert server.stats.snapshot()["rate_limited"] == 0
 
 
 # --- targeting, counts, probability, switching off ---------------------------------------------

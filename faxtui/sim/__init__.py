@@ -59,7 +59,7 @@ Fault spec grammar (`--faults`, `SimServer(faults=...)`, `server.faults.add(spec
     http503       [seconds]        HTTP 503, an HTML page; with a value, a Retry-After header
     http429       [seconds=30]     HTTP 429 with Retry-After
     status        code             any HTTP status with a short text/plain body
-    slow          seconds          wait (real seconds, 0 < s <= 600), then answer normally
+    slow          seconds          answer normally, sent after a wait (real seconds, 0 < s <= 600)
     drop          -                close the connection without answering
     drop_mid      -                send the headers and half the body, then close
     truncate      -                a complete HTTP answer (Content-Length matches) whose body is

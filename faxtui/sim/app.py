@@ -143,8 +143,12 @@ class SimApp:
             return self._answer(call)
         self.stats.fault(rule.kind)
         if rule.kind == "slow" and rule.value:
+            # The service takes the call (and counts it against the rate limit) on arrival; only
+            # its answer is late. Counting it after the wait would put a call the client stamped
+            # long ago into the service's current window, a lateness no client can see coming.
+            reply = self._answer(call)
             time.sleep(rule.value)
-            return self._answer(call)
+            return reply
         early = self._front_fault(service, rule, _version_of(call, request))
         if early is not None:
             return early

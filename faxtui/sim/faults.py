@@ -39,7 +39,7 @@ KINDS: dict[str, KindSpec] = {
     "http503": KindSpec("optional", int, help="HTTP 503, an HTML page; value = Retry-After seconds"),
     "http429": KindSpec("optional", int, default=30, help="HTTP 429 with Retry-After (value, default 30 s)"),
     "status": KindSpec("required", int, help="any HTTP status (value) with a short text body"),
-    "slow": KindSpec("required", float, help="wait value seconds, then answer normally"),
+    "slow": KindSpec("required", float, help="answer normally, sent value seconds late"),
     "drop": KindSpec("none", help="close the connection without answering"),
     "drop_mid": KindSpec("none", help="send the headers and half the body, then close"),
     "truncate": KindSpec("none", help="a complete HTTP answer whose body is cut in half"),
