@@ -33,7 +33,7 @@ LOOKUPS = "interfax-lookups"
 
 class NaiveSession(InterFaxSession):
     async def poll(self, context: PollContext) -> PollOutcome:
-        pages = await self.client.recent(1, INTERFAX_MAX_ITEMS, before_call=context.budget.acquire)
+        pages = await self.client.recent(1, INTERFAX_MAX_ITEMS, gate=context.budget)
         return PollOutcome(list(pages.jobs), pages.calls, warnings=pages.warnings)
 
 
@@ -62,7 +62,7 @@ class LookupSession(InterFaxSession):
 
     async def poll(self, context: PollContext) -> PollOutcome:
         pages = await self.client.recent(
-            self.page_depth, INTERFAX_MAX_ITEMS, before_call=context.budget.acquire
+            self.page_depth, INTERFAX_MAX_ITEMS, gate=context.budget
         )
         jobs: dict[str, FaxJob] = {job.job_id: job for job in pages.jobs}
         calls = pages.calls

@@ -19,6 +19,8 @@ budget on a fake clock: a waiting `acquire` only ever sleeps through `sleep`.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import contextlib
 import logging
 import time
 from collections import deque
@@ -115,18 +117,43 @@ class CallBudget:
             return 0.0
         return max(0.0, stamps[len(stamps) - self.limit] + self.window - now)
 
+    def try_take(self) -> float | None:
+        """Take a call now if the window has room: its stamp (for `settle`), else None."""
+        now = self._clock()
+        return now if self._take(now) <= 0 else None
+
     def try_acquire(self) -> bool:
         """Take a call now if the window has room."""
-        return self._take(self._clock()) <= 0
+        return self.try_take() is not None
 
-    async def acquire(self) -> None:
-        """Wait until the window has room, then take a call."""
+    async def acquire(self) -> float:
+        """Wait until the window has room, then take a call; returns its stamp (for `settle`)."""
         async with self._lock:
             while True:
-                delay = self._take(self._clock())
+                now = self._clock()
+                delay = self._take(now)
                 if delay <= 0:
-                    return
+                    return now
                 await self._sleep(min(delay, RECHECK_SECONDS))
+
+    def settle(self, stamp: float) -> None:
+        """The call taken at `stamp` is over (answered, failed or timed out): count it from now.
+
+        The service counted it when the request reached it, at some moment between the take and
+        now: a slow connect, a retransmit or a busy event loop can put that moment seconds after
+        the take, and a window counted from the take would then end too early at the service.
+        Counted from the end of the call, it cannot."""
+        now = self._clock()
+        if now <= stamp:
+            return
+        with contextlib.suppress(ValueError):
+            self._calls.remove(stamp)
+            bisect.insort(self._calls, now)
+        if self._ledger is not None and self._key is not None:
+            try:
+                self._ledger.move_call(self._key, stamp, now)
+            except StoreError as err:
+                self._ledger_failed(err)
 
     def charge(self, calls: int) -> None:
         """Count `calls` that were made without asking first (a client that had to retry or split)."""

@@ -54,6 +54,11 @@ class FailingLedger:
         self._maybe_fail("add_calls")
         self.calls.extend(stamps)
 
+    def move_call(self, key: CallKey, stamp: float, to: float) -> None:
+        self._maybe_fail("move_call")
+        if stamp in self.calls:
+            self.calls[self.calls.index(stamp)] = to
+
     def recent_calls(self, key: CallKey, now: float, window: float) -> list[float]:
         self._maybe_fail("recent_calls")
         return sorted(at for at in self.calls if now - window < at)
@@ -65,7 +70,10 @@ def _typed(ledger: FailingLedger) -> CallLedger:
 
 def exercise(budget: CallBudget, clock: Clock) -> None:
     """Every budget entry point that reaches the ledger (take, read, record)."""
-    budget.try_acquire()
+    stamp = budget.try_take()
+    if stamp is not None:
+        clock.now += 0.5
+        budget.settle(stamp)
     budget.available()
     budget.wait_time()
     budget.charge(1)
@@ -73,7 +81,7 @@ def exercise(budget: CallBudget, clock: Clock) -> None:
     clock.now += 1
 
 
-LEDGER_METHODS = ("take_call", "add_calls", "recent_calls")
+LEDGER_METHODS = ("take_call", "add_calls", "move_call", "recent_calls")
 
 
 @pytest.mark.parametrize("failing", LEDGER_METHODS)
@@ -127,6 +135,25 @@ def test_the_sqlite_ledger_shares_one_window(store: Store) -> None:
     assert store.recent_calls(KEY, T0 + 10.5, 10.0) == [T0 + 1, T0 + 3]
     other: CallKey = (KEY[0], KEY[1], "someone-else")
     assert store.recent_calls(other, T0 + 3, 10.0) == []
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["in memory", "through the store"])
+def test_a_call_counts_from_when_it_ended(store: Store, shared: bool) -> None:
+    # The service counted the call when it arrived, somewhere between the take and the answer: the
+    # budget counts it from the answer, so its window cannot end before the service's does.
+    clock = Clock()
+    ledger = store if shared else None
+    budget = CallBudget(2, 10.0, clock=clock, ledger=ledger, key=KEY if shared else None)
+    slow = budget.try_take()
+    assert slow is not None and budget.try_acquire()
+    clock.now += 4  # the first call's answer came 4 s after it was taken
+    budget.settle(slow)
+    clock.now += 6.5  # 10.5 s after both were taken; 6.5 s after the first one ended
+    assert budget.available() == 1
+    assert budget.wait_time() == 0.0 and not (budget.try_acquire() and budget.try_acquire())
+    assert budget.wait_time() == pytest.approx(3.5)  # the slow call leaves the window at 14
+    if shared:
+        assert store.recent_calls(KEY, clock.now, 10.0) == [T0 + 4, T0 + 10.5]
 
 
 def test_a_closed_store_ledger_raises_store_error(store: Store) -> None:

@@ -74,6 +74,10 @@ class CallLedger(Protocol):
         """Record calls made without asking first."""
         ...
 
+    def move_call(self, key: CallKey, stamp: float, to: float) -> None:
+        """Move one call recorded at `stamp` to `to` (the call ended then); none there: nothing."""
+        ...
+
     def recent_calls(self, key: CallKey, now: float, window: float) -> list[float]:
         """The times of the calls for `key` inside the window ending at `now`, oldest first."""
         ...

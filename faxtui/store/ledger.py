@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from faxtui.store.interface import CallKey
 
-__all__ = ["MAX_CALL_AHEAD", "add_calls", "recent_calls", "take_call"]
+__all__ = ["MAX_CALL_AHEAD", "add_calls", "move_call", "recent_calls", "take_call"]
 
 MAX_CALL_AHEAD = 3600.0
 """Ledger stamps further ahead of the clock than this are dropped: the clock was set back."""
@@ -34,6 +34,15 @@ def add_calls(conn: sqlite3.Connection, key: CallKey, stamps: Sequence[float]) -
     conn.executemany(
         "INSERT INTO calls (service, endpoint, user, at) VALUES (?, ?, ?, ?)",
         [(*key, at) for at in stamps],
+    )
+
+
+def move_call(conn: sqlite3.Connection, key: CallKey, stamp: float, to: float) -> None:
+    """Move one call of `key` recorded at `stamp` to `to`."""
+    conn.execute(
+        "UPDATE calls SET at = ? WHERE rowid = (SELECT rowid FROM calls WHERE service = ? AND endpoint = ? "
+        "AND user = ? AND at = ? LIMIT 1)",
+        (to, *key, stamp),
     )
 
 

@@ -460,6 +460,11 @@ class SqliteStore:
         with self._write() as conn:
             ledger.add_calls(conn, key, stamps)
 
+    def move_call(self, key: CallKey, stamp: float, to: float) -> None:
+        """Move one call recorded at `stamp` to `to` (the call ended then)."""
+        with self._write() as conn:
+            ledger.move_call(conn, key, stamp, to)
+
     def recent_calls(self, key: CallKey, now: float, window: float) -> list[float]:
         """The times of the calls for `key` still inside the window ending at `now`, oldest first."""
         with self._reading() as conn:

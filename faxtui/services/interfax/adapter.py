@@ -77,9 +77,7 @@ class InterFaxSession:
 
     async def poll(self, context: PollContext) -> PollOutcome:
         self._round += 1
-        pages = await self.client.recent(
-            self.page_depth, INTERFAX_MAX_ITEMS, before_call=context.budget.acquire
-        )
+        pages = await self.client.recent(self.page_depth, INTERFAX_MAX_ITEMS, gate=context.budget)
         jobs = {job.job_id: job for job in pages.jobs}
         calls = pages.calls
         if self._discovered:
@@ -108,9 +106,12 @@ class InterFaxSession:
                 self._discovered = True  # the newest page is the whole history
                 return 0
         calls = 0
-        while not self._discovered and context.spare_calls() > 0 and context.budget.try_acquire():
+        while not self._discovered and context.spare_calls() > 0:
+            stamp = context.budget.try_take()
+            if stamp is None:
+                break
             calls += 1
-            page = await self._extra_page(context, self._below, INTERFAX_MAX_ITEMS, jobs)
+            page = await self._extra_page(context, stamp, self._below, INTERFAX_MAX_ITEMS, jobs)
             if page is None:
                 break
             lowest = min((int(j.job_id) for j in page.jobs), default=self._below)
@@ -125,10 +126,11 @@ class InterFaxSession:
         return calls
 
     async def _extra_page(
-        self, context: PollContext, last_id: int, max_items: int, jobs: dict[str, FaxJob]
+        self, context: PollContext, stamp: float, last_id: int, max_items: int, jobs: dict[str, FaxJob]
     ) -> InterFaxPage | None:
-        """One call beyond the newest pages (its budget already taken), its jobs added to `jobs`;
-        None when it failed: extras end for this poll, the pages already read stand."""
+        """One call beyond the newest pages (taken from the budget at `stamp`, settled here), its
+        jobs added to `jobs`; None when it failed: extras end for this poll, the pages already
+        read stand."""
         try:
             page = await self.client.status_page(last_id, max_items)
         except RateLimited as exc:
@@ -137,6 +139,8 @@ class InterFaxSession:
         except ProviderError as exc:
             log.debug("account %s: the page below %d failed: %s", self.client.account, last_id, exc)
             return None
+        finally:
+            context.budget.settle(stamp)
         for job in page.jobs:
             jobs[job.job_id] = job
         return page
@@ -176,10 +180,11 @@ class InterFaxSession:
         budget = context.budget
         calls = 0
         for window in plan_windows(known_ids, targets):
-            if context.spare_calls() <= 0 or not budget.try_acquire():
+            stamp = budget.try_take() if context.spare_calls() > 0 else None
+            if stamp is None:
                 break
             calls += 1
-            page = await self._extra_page(context, window.last_id, window.max_items, jobs)
+            page = await self._extra_page(context, stamp, window.last_id, window.max_items, jobs)
             if page is None:
                 break
             listed = [int(job.job_id) for job in page.jobs]

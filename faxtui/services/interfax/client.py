@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import httpx
 from lxml import etree
@@ -84,6 +85,15 @@ class InterFaxPages:
 def clamp_max_items(max_items: int) -> int:
     """InterFax returns at most 100 items a call; fewer than 1 is meaningless."""
     return max(1, min(INTERFAX_MAX_ITEMS, max_items))
+
+
+class CallGate(Protocol):
+    """Where each call is taken from and handed back when over: a rate budget (`faxtui.budget`)."""
+
+    def acquire(self) -> Awaitable[float]: ...
+
+    def settle(self, stamp: float) -> None: ...
+
 
 class InterFaxClient(SoapClient):
     """A client of one InterFax account (`dfs.asmx`, FaxStatusEx)."""
@@ -172,10 +182,10 @@ class InterFaxClient(SoapClient):
         depth: int = 1,
         max_items: int = INTERFAX_MAX_ITEMS,
         *,
-        before_call: Callable[[], Awaitable[None]] | None = None,
+        gate: CallGate | None = None,
     ) -> InterFaxPages:
-        """The newest jobs, paging backwards up to `depth` calls (`before_call` is awaited before
-        each: the caller's rate budget).
+        """The newest jobs, paging backwards up to `depth` calls (each taken from `gate`, the
+        caller's rate budget, and settled with it when it is over, whatever its outcome).
 
         Stops early when a page comes back short (the history is exhausted), when a page holds no
         readable item to page on, or when the server does not move below the last id asked (it
@@ -192,9 +202,12 @@ class InterFaxClient(SoapClient):
         total: int | None = None
         listed_all = stuck = False
         for _ in range(depth):
-            if before_call is not None:
-                await before_call()
-            page = await self.status_page(last_id, page_size)
+            stamp = await gate.acquire() if gate is not None else None
+            try:
+                page = await self.status_page(last_id, page_size)
+            finally:
+                if gate is not None and stamp is not None:
+                    gate.settle(stamp)
             calls += 1
             for job in page.jobs:
                 by_id[job.job_id] = job  # a job on two pages: the later answer is the newer
