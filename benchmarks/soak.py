@@ -1,6 +1,8 @@
 """Soak: the poller against the simulator for a day of fax traffic, with 5% random faults.
 
-    python -m benchmarks.soak [--hours 24] [--speed N] [--fault-rate 0.05] [--seed 1]
+    python -m benchmarks.soak [--hours 24] [--speed N] [--fault-rate 0.05] [--seed 1 [--seed 2 ...]]
+
+`make bench` runs it for seeds 1, 2 and 9 (`benchmarks/bench_soak.py`).
 
 The simulator runs in its own process on a `RealClock` `--speed` times faster than real time
 (default: fast enough that the run takes about four minutes of wall time), with four accounts
@@ -42,7 +44,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
-import contextlib
 import math
 import multiprocessing as mp
 import os
@@ -58,7 +59,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import header
+from benchmarks.common import Result, header, report
 
 START = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
 WALL_TARGET = 240.0
@@ -388,9 +389,22 @@ async def soak(hours: float, speed: float, rate: float, seed: int) -> int:
     print(f"  state database integrity: {'ok' if integrity else 'FAILED'}; jobs held in memory: {len(jobs)}")
     print(f"  poller process RSS: start {mb(started_rss)}, peak {mb(max(sampler.peak, end_rss))}, "
           f"end {mb(end_rss)}, growth {mb(end_rss - started_rss)}")
-    ok = (not mismatched and not missed and not left and not crashed and not seen.internal_errors
-          and not seen.loop_exceptions and integrity and stats.get("rate_limited", 0) == 0)
+    crashes = len(crashed) + len(seen.internal_errors) + len(seen.loop_exceptions)
+    refused = int(stats.get("rate_limited", 0))
+    ok = not mismatched and not missed and not left and not crashes and integrity and refused == 0
     print(f"  verdict: {'PASS' if ok else 'FAIL'}")
+    run = f"seed {seed}, {sim_hours:.0f} h"
+    report([
+        Result("soak", f"{run}: terminal transitions missed (of {expected})", str(len(missed)), "0",
+               not missed),
+        Result("soak", f"{run}: jobs left shown unfinished", str(len(left)), "0", not left),
+        Result("soak", f"{run}: final states mismatched (of {checked})", str(len(mismatched)), "0",
+               not mismatched),
+        Result("soak", f"{run}: -1011 the simulator gave on its own", str(refused), "0", refused == 0),
+        Result("soak", f"{run}: crashes; database integrity", f"{crashes}; {'ok' if integrity else 'FAILED'}",
+               "0; ok", not crashes and integrity),
+        Result("soak", f"{run}: poller RSS growth", mb(end_rss - started_rss)),
+    ])
     return 0 if ok else 1
 
 
@@ -401,13 +415,18 @@ def main(argv: list[str] | None = None) -> int:
                         f"(default: the run takes ~{WALL_TARGET:.0f} s)")
     parser.add_argument("--fault-rate", type=float, default=0.05,
                         help="share of requests faulted (default 0.05)")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, action="append", dest="seeds",
+                        help="the world's seed (default 1); repeat to soak several worlds in turn")
     args = parser.parse_args(argv)
     speed = args.speed or max(1.0, math.ceil(args.hours * 3600 / WALL_TARGET))
-    header(f"soak: {args.hours:g} simulated hours of fax traffic against the poller")
-    with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(soak(args.hours, speed, args.fault_rate, args.seed))
-    return 130
+    failed = 0
+    for seed in args.seeds or [1]:
+        header(f"soak: {args.hours:g} simulated hours of fax traffic against the poller (seed {seed})")
+        try:
+            failed |= asyncio.run(soak(args.hours, speed, args.fault_rate, seed))
+        except KeyboardInterrupt:
+            return 130
+    return failed
 
 
 if __name__ == "__main__":
