@@ -3,8 +3,8 @@
 The same tables as the SQLite schema (`faxtui.store.schema`), in PostgreSQL's types: times are
 `timestamptz`, insertion order is an identity column, and the key columns sort bytewise
 (`COLLATE "C"`, as SQLite sorts text) whatever the database's locale. The version is the one row of
-`faxtui_schema`; migration N (1-based) takes version N-1 to N, each in one transaction under an
-advisory lock, so two processes opening a new database at once apply each step once. The version
+`faxtui_schema`; migration N (1-based) takes version N-1 to N, each in one transaction under a
+session advisory lock, so two processes opening a new database at once apply each step once. The version
 numbers mean the same on both backends (1: jobs, history, watch, health; 2: the call ledger).
 """
 
@@ -116,19 +116,25 @@ def schema_version(conn: Connection) -> int:
 def apply_migrations(conn: Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
     """Bring an autocommit connection up to `len(migrations)`, one transaction per step.
 
-    The version is re-read under the advisory lock, so a step another process just applied is not
-    applied twice. Returns the resulting version; at the latest version this writes nothing.
+    The steps run holding a session advisory lock, and the version is re-read once it is held, so
+    a step another process just applied is not applied twice. (Each step's transaction starts after
+    the lock is taken: a transaction that began before waiting could still see the old catalogue.)
+    Returns the resulting version; at the latest version this writes nothing.
     """
-    while schema_version(conn) < len(migrations):
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
-            version = schema_version(conn)
-            if version < len(migrations):
+    if schema_version(conn) >= len(migrations):
+        return schema_version(conn)
+    conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK,))
+    try:
+        while (version := schema_version(conn)) < len(migrations):
+            with conn.transaction():
                 if version == 0:
                     conn.execute("CREATE TABLE IF NOT EXISTS faxtui_schema (version INTEGER NOT NULL)")
                 migrations[version](conn)
                 conn.execute("DELETE FROM faxtui_schema")
                 conn.execute("INSERT INTO faxtui_schema (version) VALUES (%s)", (version + 1,))
+    finally:
+        if not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK,))
     return schema_version(conn)
 
 

@@ -18,10 +18,11 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -33,7 +34,7 @@ from faxtui.model import FaxJob
 from faxtui.store.interface import CallKey, StateStore, StoreError, Transition, WatchEntry
 from faxtui.store.pg_schema import SCHEMA_VERSION, apply_migrations, schema_version
 
-__all__ = ["CALL_LOCK_PREFIX", "CONNECT_TIMEOUT_SECONDS", "MAX_CALL_AHEAD", "PostgresStore"]
+__all__ = ["CALL_LOCK_PREFIX", "CONNECT_TIMEOUT_SECONDS", "MAX_CALL_AHEAD", "PostgresStore", "display_of"]
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,10 @@ class PostgresStore:
         `secrets` are strings to blank in any message (the URL's password, `$PGPASSWORD`).
         """
         if display is None:
-            from faxtui.store.url import redact_url
-
-            display = redact_url(conninfo)
+            try:
+                display = display_of(conninfo_to_dict(conninfo))
+            except psycopg.Error:
+                display = "postgresql://…"
         secrets = (*secrets, *_passwords_of(conninfo))
         conn = _connect(conninfo, display, secrets)
         try:
@@ -439,6 +441,28 @@ class PostgresStore:
             (*key, now - window, now + MAX_CALL_AHEAD),
         )
         return [float(row[0]) for row in rows]
+
+
+def display_of(params: Mapping[str, object]) -> str:
+    """How messages name a database: `postgresql://user@host:port/db` from libpq's parsed
+    parameters, never with a password."""
+    user = str(params.get("user") or "")
+    hosts = [h for h in str(params.get("host") or "").split(",") if h]
+    ports = [p for p in str(params.get("port") or "").split(",") if p]
+    sockets = [h for h in hosts if h.startswith("/")]
+    tcp = [h for h in hosts if not h.startswith("/")]
+    parts: list[str] = []
+    for index, host in enumerate(tcp):
+        shown = f"[{host}]" if ":" in host else host
+        port = ports[index] if index < len(ports) else (ports[0] if len(ports) == 1 else "")
+        parts.append(f"{shown}:{port}" if port else shown)
+    if not tcp and ports:
+        parts.append(f":{ports[0]}")
+    text = "postgresql://" + (quote(user, safe="") + "@" if user else "") + ",".join(parts)
+    text += "/" + quote(str(params.get("dbname") or ""), safe="")
+    if sockets:
+        text += "?host=" + ",".join(sockets)
+    return one_line(text, 300)
 
 
 def _passwords_of(conninfo: str) -> list[str]:

@@ -116,11 +116,13 @@ def _parse_postgres(url: str) -> StoreLocation:
     for port in ports:
         if not port.isdigit() or not 0 < int(port) < 65536:
             raise _bad(url, f"port {port!r} is not a number from 1 to 65535")
+    from faxtui.store.postgres import display_of
+
     secrets = tuple(str(v) for k, v in params.items() if "password" in str(k) and v)
     environ_password = os.environ.get("PGPASSWORD")
     if environ_password:
         secrets = (*secrets, environ_password)
-    return StoreLocation("postgresql", _pg_display(params), conninfo=url, secrets=secrets)
+    return StoreLocation("postgresql", display_of(params), conninfo=url, secrets=secrets)
 
 
 def _scrub_password(message: str, url: str) -> str:
@@ -129,26 +131,6 @@ def _scrub_password(message: str, url: str) -> str:
     if match and match.group(1):
         message = message.replace(match.group(1), "***")
     return one_line(message, 200)
-
-
-def _pg_display(params: Mapping[str, object]) -> str:
-    user = str(params.get("user") or "")
-    hosts = [h for h in str(params.get("host") or "").split(",") if h]
-    ports = [p for p in str(params.get("port") or "").split(",") if p]
-    sockets = [h for h in hosts if h.startswith("/")]
-    tcp = [h for h in hosts if not h.startswith("/")]
-    parts: list[str] = []
-    for index, host in enumerate(tcp):
-        shown = f"[{host}]" if ":" in host else host
-        port = ports[index] if index < len(ports) else (ports[0] if len(ports) == 1 else "")
-        parts.append(f"{shown}:{port}" if port else shown)
-    if not tcp and ports:
-        parts.append(f":{ports[0]}")
-    text = "postgresql://" + (quote(user, safe="") + "@" if user else "") + ",".join(parts)
-    text += "/" + quote(str(params.get("dbname") or ""), safe="")
-    if sockets:
-        text += "?host=" + ",".join(sockets)
-    return one_line(text, 300)
 
 
 def resolve_store_url(
