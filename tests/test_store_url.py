@@ -184,6 +184,19 @@ def test_the_store_url_reaches_the_watch_commands(
     assert not (tmp_path / "data").exists()  # the data directory's default store was never opened
 
 
+def test_the_tui_opens_the_store_of_its_url_or_says_why_not_in_one_line(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from faxtui.tui.app import run_app
+
+    configured = cli_env.parent / "configured"
+    cli_env.write_text(f'[store]\nurl = "sqlite:///{configured}/y.db"\n')
+    assert run_app(None, store_url="mysql://ops:hunter2@db/x") == 2  # --store comes before [store]
+    err = capsys.readouterr().err
+    assert "unknown kind of store" in err and "hunter2" not in err and err.count("\n") == 1
+    assert not configured.exists()
+
+
 def test_db_init_on_postgres_prints_its_grants(pg_server: PgServer, pg_url: str, env: dict[str, str]) -> None:
     """A real `faxtui db init --store URL` process; the URL without a password, which libpq takes
     from PGPASSWORD; then `watch add` from another "machine" (its own data directory) via

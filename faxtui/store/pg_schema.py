@@ -121,8 +121,9 @@ def apply_migrations(conn: Connection, migrations: Sequence[Migration] = MIGRATI
     the lock is taken: a transaction that began before waiting could still see the old catalogue.)
     Returns the resulting version; at the latest version this writes nothing.
     """
-    if schema_version(conn) >= len(migrations):
-        return schema_version(conn)
+    current = schema_version(conn)
+    if current >= len(migrations):
+        return current
     conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK,))
     try:
         while (version := schema_version(conn)) < len(migrations):
