@@ -155,6 +155,7 @@ def viewer_grants(role: str, database: str, schema: str) -> list[str]:
         f"GRANT {privileges} ON {schema_q}.{_quote(table)} TO {role_q};"
         for table, privileges in VIEWER_WRITES.items()
     ]
+    lines.append("-- the tables are named one by one: after an upgrade that adds one, run these again")
     return lines
 
 
