@@ -30,6 +30,9 @@ class UsageError(Exception):
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
                         help="config file (default: $FAXTUI_CONFIG or the platform config dir)")
+    parser.add_argument("--store", metavar="URL", default=argparse.SUPPRESS,
+                        help="state store: sqlite:////abs/path or postgresql://user@host:port/db "
+                             "(default: $FAXTUI_STORE, the config's [store] url, SQLite in the data dir)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
         if verb == "add":
             w.add_argument("--label", default="")
         w.add_argument("ids", nargs="+", metavar="ID")
+
+    db = sub.add_parser("db", help="the state store's schema")
+    db_sub = db.add_subparsers(dest="action", metavar="ACTION", required=True)
+    init = db_sub.add_parser("init", help="create or upgrade the schema; print a viewer role's GRANTs")
+    _common(init)
+    init.add_argument("--viewer-role", metavar="NAME", default="faxtui_viewer",
+                      help="the read-only role the printed GRANTs are for (default: faxtui_viewer)")
     return parser
 
 
@@ -116,12 +126,25 @@ def _load(args: argparse.Namespace) -> Config:
         raise UsageError(str(exc)) from None
 
 
-def _open_store() -> Any:
-    """The state store; a damaged one was moved aside and rebuilt: say so on stderr, in one line."""
-    from faxtui.store import Store, StoreError
+def _store_url(args: argparse.Namespace, config: Config | None) -> str | None:
+    """The store URL in force (DESIGN §8): --store, $FAXTUI_STORE, [store] url; None: SQLite in
+    the data directory. The config is read only when the first two say nothing."""
+    from faxtui.store.url import resolve_store_url
+
+    url = resolve_store_url(getattr(args, "store", None), None)
+    if url is not None:
+        return url
+    return (config if config is not None else _load(args)).store.url
+
+
+def _open_store(url: str | None) -> Any:
+    """The state store `url` names (None: SQLite in the data directory); a damaged SQLite file was
+    moved aside and rebuilt: say so on stderr, in one line. A bad URL or store: UsageError."""
+    from faxtui.store import StoreError
+    from faxtui.store.url import open_store
 
     try:
-        store = Store.open()
+        store = open_store(url)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     notice = store.recovery_notice()
@@ -150,7 +173,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             raise UsageError(f"{config.path}: no account named {name!r}")
 
     async def run() -> tuple[list[Any], list[Any], set[tuple[str, str]]]:
-        with _open_store() as store:
+        with _open_store(_store_url(args, config)) as store:
             poller = Poller(config, store)
             for acc in config.accounts:
                 wait = poller.budget_for(acc).wait_time() if acc.name in names else 0.0
@@ -261,13 +284,13 @@ def _account_from_args(args: argparse.Namespace, config: Config) -> AccountConfi
     raise UsageError(f"unknown authentication {auth!r} (token, oauth or pin)")
 
 
-def _test_one(acc: AccountConfig) -> tuple[bool, str]:
+def _test_one(acc: AccountConfig, store_url: str | None) -> tuple[bool, str]:
     """One test call, taken from the rate budget this account's user shares with every faxtui."""
     import asyncio
 
     from faxtui.poller import budget_for_check, check_account
 
-    with _open_store() as store:
+    with _open_store(store_url) as store:
         return asyncio.run(check_account(acc, budget=budget_for_check(acc, store)))
 
 
@@ -293,7 +316,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
         if args.action == "add":
             acc = _account_from_args(args, config)
             if args.test:
-                ok, line = _test_one(acc)
+                ok, line = _test_one(acc, _store_url(args, config))
                 print(line)
                 if not ok:
                     return EXIT_FAILED
@@ -309,7 +332,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
         names = args.names or [a.name for a in config.accounts]
         if not names:
             raise UsageError(f"{config.path}: no accounts configured")
-        results = [_test_one(config.account(n)) for n in names]
+        results = [_test_one(config.account(n), _store_url(args, config)) for n in names]
         for _, line in results:
             print(line)
         return EXIT_OK if all(ok for ok, _ in results) else EXIT_FAILED
@@ -325,7 +348,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from faxtui.services.registry import adapter_for
 
     config = _load(args)
-    with _open_store() as store:
+    with _open_store(_store_url(args, config)) as store:
         if args.action == "list":
             entries = store.watch_list(args.account)
             if args.json:
@@ -362,6 +385,26 @@ def cmd_watch(args: argparse.Namespace) -> int:
         return EXIT_FAILED if missing else EXIT_OK
 
 
+# --- db ------------------------------------------------------------------------------------
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """`faxtui db init`: create or upgrade the schema; the GRANTs of a read-only viewer role on
+    stdout (SQL, ready for psql), after a comment line saying what was done."""
+    from faxtui.store import StoreError
+    from faxtui.store.url import init_store
+
+    try:
+        report = init_store(_store_url(args, None), viewer_role=args.viewer_role)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"-- {report.summary()}")
+    print(f"-- a read-only viewer (it may add and remove watches, nothing else), as {args.viewer_role}:")
+    for line in report.grants:
+        print(line)
+    return EXIT_OK
+
+
 # --- entry ---------------------------------------------------------------------------------
 
 
@@ -383,7 +426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from faxtui.tui.app import run_app
 
             cfg = getattr(args, "config", None)
-            return run_app(Path(cfg) if cfg else None, mouse=not args.no_mouse)
+            return run_app(Path(cfg) if cfg else None, mouse=not args.no_mouse,
+                           store_url=getattr(args, "store", None))
         if args.command == "demo":
             from faxtui.tui.demo import run_demo
 
@@ -394,6 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_accounts(args)
         if args.command == "watch":
             return cmd_watch(args)
+        if args.command == "db":
+            return cmd_db(args)
     except UsageError as exc:
         print(f"faxtui: {exc}", file=sys.stderr)
         return EXIT_USAGE

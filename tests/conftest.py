@@ -9,7 +9,7 @@ import pytest
 from fakeclock import FakeClock
 from loopback import LoopbackServer
 
-pytest_plugins = ["cli_fixtures", "tui_fixtures"]
+pytest_plugins = ["cli_fixtures", "tui_fixtures", "pg_fixtures"]
 """Fixture modules: their fixtures reach every test without an import."""
 
 

@@ -1,4 +1,9 @@
-"""The SQLite state store: schema migrations, jobs, history, watch list, recovery, two processes at once."""
+"""The state store: schema migrations, jobs, history, watch list, recovery, two processes at once.
+
+The behaviour tests take the `store` (or `store_url`) fixture and run on both backends, SQLite and a
+real PostgreSQL server (tests/pg_fixtures.py); files, modes, recovery and SQLite's own migrations
+are SQLite's. PostgreSQL's own (migrations, roles, its ledger across processes) are in
+test_store_postgres.py."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import psycopg
 import pytest
 from factories import complete_concord_job as concord_job
 from factories import complete_interfax_job as interfax_job
@@ -25,12 +31,14 @@ from faxtui.store import (
     DB_FILENAME,
     MIGRATIONS,
     SCHEMA_VERSION,
+    StateStore,
     Store,
     StoreError,
     Transition,
     apply_migrations,
     data_dir,
 )
+from faxtui.store.url import open_store
 
 T0 = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
 EST = timezone(timedelta(hours=-5))
@@ -50,9 +58,28 @@ def umask(value: int) -> Iterator[None]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "data") as opened:
+def store(store_url: str) -> Iterator[StateStore]:
+    """An empty store of each backend."""
+    opened = open_store(store_url)
+    try:
         yield opened
+    finally:
+        opened.close()
+
+
+def raw_insert_job_rows(store_url: str, rows: list[tuple[str, ...]]) -> None:
+    """Insert `jobs` rows (account, job_id, service, state, code, updated_at, record) behind the
+    store's back, in the backend's own SQL."""
+    if store_url.startswith("sqlite:"):
+        conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+        try:
+            with conn:
+                conn.executemany("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        finally:
+            conn.close()
+        return
+    with psycopg.connect(store_url, autocommit=True) as pg:
+        pg.cursor().executemany("INSERT INTO jobs VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
 
 
 # --------------------------------------------------------------------------- location, files, schema
@@ -115,8 +142,8 @@ def test_adding_a_migration_is_one_function_and_rerunning_is_a_no_op(tmp_path: P
         Store.open(tmp_path)
 
 
-def test_closed_store_says_so(tmp_path: Path) -> None:
-    opened = Store.open(tmp_path)
+def test_closed_store_says_so(store_url: str) -> None:
+    opened = open_store(store_url)
     opened.close()
     opened.close()
     with pytest.raises(StoreError, match="closed"):
@@ -126,17 +153,21 @@ def test_closed_store_says_so(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- jobs
 
 
-def test_jobs_round_trip_through_close_and_reopen(tmp_path: Path) -> None:
+def test_jobs_round_trip_through_close_and_reopen(store_url: str) -> None:
     jobs = [interfax_job(), concord_job()]
-    with Store.open(tmp_path) as opened:
-        opened.save_jobs(jobs, T0)
-    with Store.open(tmp_path) as reopened:
+    opened = open_store(store_url)
+    opened.save_jobs(jobs, T0)
+    opened.close()
+    reopened = open_store(store_url)
+    try:
         assert reopened.load_jobs() == sorted(jobs, key=lambda j: j.key)
         assert reopened.load_jobs("ops-concord") == [jobs[1]]
         assert reopened.load_jobs("nobody") == []
+    finally:
+        reopened.close()
 
 
-def test_save_jobs_replaces_by_account_and_id(store: Store) -> None:
+def test_save_jobs_replaces_by_account_and_id(store: StateStore) -> None:
     store.save_jobs([interfax_job(status=-3)], T0)
     delivered = dataclasses.replace(interfax_job(status=0), state=JobState.DELIVERED, status_text="OK")
     same_id_other_account = interfax_job(account="other")
@@ -145,26 +176,18 @@ def test_save_jobs_replaces_by_account_and_id(store: Store) -> None:
     assert len(store.load_jobs()) == 2
 
 
-def test_a_row_that_does_not_decode_is_skipped(store: Store) -> None:
+def test_a_row_that_does_not_decode_is_skipped(store_url: str, store: StateStore) -> None:
     good = interfax_job()
     store.save_jobs([good], T0)
-    conn = sqlite3.connect(store.path)
-    try:
-        with conn:
-            conn.execute(
-                "INSERT INTO jobs VALUES ('ops-interfax', '1', 'interfax', 'failed', 1, ?, '{not json')",
-                (T0.isoformat(),),
-            )
-            conn.execute(
-                "INSERT INTO jobs VALUES ('ops-interfax', '2', 'interfax', 'failed', 1, ?, ?)",
-                (T0.isoformat(), '{"account": "ops-interfax", "state": "exploded"}'),
-            )
-    finally:
-        conn.close()
+    raw_insert_job_rows(store_url, [
+        ("ops-interfax", "1", "interfax", "failed", "1", T0.isoformat(), "{not json"),
+        ("ops-interfax", "2", "interfax", "failed", "1", T0.isoformat(),
+         '{"account": "ops-interfax", "state": "exploded"}'),
+    ])
     assert store.load_jobs() == [good]
 
 
-def test_saves_ten_thousand_jobs(store: Store) -> None:
+def test_saves_ten_thousand_jobs(store: StateStore) -> None:
     jobs = [interfax_job(900000000 + n) for n in range(10_000)]
     store.save_jobs(jobs, T0)
     loaded = store.load_jobs("ops-interfax")
@@ -173,7 +196,7 @@ def test_saves_ten_thousand_jobs(store: Store) -> None:
     assert loaded[0] == interfax_job(int(loaded[0].job_id))
 
 
-def test_prune_keeps_the_most_recent_and_the_watched(store: Store) -> None:
+def test_prune_keeps_the_most_recent_and_the_watched(store: StateStore) -> None:
     for n in range(5):
         store.save_jobs([interfax_job(100 + n)], T0 + timedelta(minutes=n))
     store.add_watch("ops-interfax", "100")
@@ -181,7 +204,7 @@ def test_prune_keeps_the_most_recent_and_the_watched(store: Store) -> None:
     assert sorted(job.job_id for job in store.load_jobs()) == ["100", "103", "104"]
 
 
-def test_naive_datetimes_are_refused(store: Store) -> None:
+def test_naive_datetimes_are_refused(store: StateStore) -> None:
     with pytest.raises(ValueError, match="naive"):
         store.save_jobs([interfax_job()], datetime(2026, 11, 22, 10, 0))
 
@@ -189,7 +212,7 @@ def test_naive_datetimes_are_refused(store: Store) -> None:
 # --------------------------------------------------------------------------- history
 
 
-def test_history_oldest_first_recent_newest_first(store: Store) -> None:
+def test_history_oldest_first_recent_newest_first(store: StateStore) -> None:
     store.record_transitions(
         [
             transition("1", T0 + timedelta(seconds=40), "delivered", "sending"),
@@ -209,7 +232,7 @@ def test_history_oldest_first_recent_newest_first(store: Store) -> None:
     ]
 
 
-def test_times_come_back_as_the_same_instant_in_utc(store: Store) -> None:
+def test_times_come_back_as_the_same_instant_in_utc(store: StateStore) -> None:
     at = datetime(2026, 11, 22, 5, 0, 0, 123456, tzinfo=EST)
     store.record_transitions([transition("1", at, "queued")])
     (back,) = store.history("a", "1")
@@ -217,7 +240,7 @@ def test_times_come_back_as_the_same_instant_in_utc(store: Store) -> None:
     assert back.at.utcoffset() == timedelta(0)
 
 
-def test_transition_from_a_poller_state_change(store: Store) -> None:
+def test_transition_from_a_poller_state_change(store: StateStore) -> None:
     old = interfax_job(status=-3)
     new = dataclasses.replace(interfax_job(status=0), state=JobState.DELIVERED, status_text="OK")
     store.record_transitions(
@@ -240,15 +263,19 @@ def test_transition_from_a_poller_state_change(store: Store) -> None:
 # --------------------------------------------------------------------------- watch list, accounts
 
 
-def test_watch_list_is_idempotent_ordered_and_survives_reopen(tmp_path: Path) -> None:
-    with Store.open(tmp_path) as opened:
+def test_watch_list_is_idempotent_ordered_and_survives_reopen(store_url: str) -> None:
+    opened = open_store(store_url)
+    try:
         first = opened.add_watch("ops-concord", "JRI-order-42", "Dr. Ada", at=T0)
         opened.add_watch("ops-interfax", "812345678", at=T0 + timedelta(seconds=1))
         again = opened.add_watch("ops-concord", "JRI-order-42", at=T0 + timedelta(hours=1))
         assert again == first  # added_at and label kept
         relabelled = opened.add_watch("ops-concord", "JRI-order-42", "Dr. Bob", at=T0 + timedelta(hours=2))
         assert (relabelled.label, relabelled.added_at) == ("Dr. Bob", T0)
-    with Store.open(tmp_path) as reopened:
+    finally:
+        opened.close()
+    reopened = open_store(store_url)
+    try:
         assert [(w.account, w.lookup_id, w.label) for w in reopened.watch_list()] == [
             ("ops-concord", "JRI-order-42", "Dr. Bob"),
             ("ops-interfax", "812345678", ""),
@@ -259,9 +286,11 @@ def test_watch_list_is_idempotent_ordered_and_survives_reopen(tmp_path: Path) ->
         assert reopened.remove_watch("ops-concord", "JRI-order-42") is True
         assert reopened.remove_watch("ops-concord", "JRI-order-42") is False
         assert [(w.lookup_id, w.label) for w in reopened.watch_list()] == [("812345678", "billing")]
+    finally:
+        reopened.close()
 
 
-def test_account_states_and_forgetting_an_account(store: Store) -> None:
+def test_account_states_and_forgetting_an_account(store: StateStore) -> None:
     store.save_account_state("ops-interfax", T0, None, T0)
     store.save_account_state("ops-concord", None, "auth: bad credentials", T0)
     store.save_account_state("ops-concord", T0 + timedelta(minutes=1), None, T0 + timedelta(minutes=1))
@@ -280,7 +309,7 @@ def test_account_states_and_forgetting_an_account(store: Store) -> None:
     assert store.recent_transitions() == []
 
 
-def test_a_worker_thread_can_share_the_store(store: Store) -> None:
+def test_a_worker_thread_can_share_the_store(store: StateStore) -> None:
     errors: list[BaseException] = []
 
     def worker() -> None:

@@ -13,10 +13,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from faxtui.budget import CallBudget
-from faxtui.store import CallKey, CallLedger, Store, StoreError
+from faxtui.store import CallKey, CallLedger, StateStore, Store, StoreError
+from faxtui.store.url import open_store
 
 KEY: CallKey = ("interfax", "https://example.invalid/dfs.asmx", "demo")
 T0 = 1_800_000_000.0
@@ -119,16 +121,20 @@ def test_a_ledger_raising_anything_else_is_a_bug_and_is_not_swallowed(failing: s
         exercise(budget, clock)
 
 
-# --- the SQLite store's ledger raises StoreError, never a raw sqlite3 error ---------------------
+# --- each store's ledger raises StoreError, never a raw sqlite3 or psycopg error ----------------
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "data") as opened:
+def store(store_url: str) -> Iterator[StateStore]:
+    """An empty store of each backend (SQLite, PostgreSQL)."""
+    opened = open_store(store_url)
+    try:
         yield opened
+    finally:
+        opened.close()
 
 
-def test_the_sqlite_ledger_shares_one_window(store: Store) -> None:
+def test_the_ledger_shares_one_window(store: StateStore) -> None:
     assert [store.take_call(KEY, T0 + i, 2, 10.0) for i in range(3)] == [0.0, 0.0, pytest.approx(8.0)]
     store.add_calls(KEY, [T0 + 3])
     assert store.recent_calls(KEY, T0 + 3, 10.0) == [T0, T0 + 1, T0 + 3]
@@ -138,7 +144,7 @@ def test_the_sqlite_ledger_shares_one_window(store: Store) -> None:
 
 
 @pytest.mark.parametrize("shared", [False, True], ids=["in memory", "through the store"])
-def test_a_call_counts_from_when_it_ended(store: Store, shared: bool) -> None:
+def test_a_call_counts_from_when_it_ended(store: StateStore, shared: bool) -> None:
     # The service counted the call when it arrived, somewhere between the take and the answer: the
     # budget counts it from the answer, so its window cannot end before the service's does.
     clock = Clock()
@@ -156,7 +162,14 @@ def test_a_call_counts_from_when_it_ended(store: Store, shared: bool) -> None:
         assert store.recent_calls(KEY, clock.now, 10.0) == [T0 + 4, T0 + 10.5]
 
 
-def test_a_closed_store_ledger_raises_store_error(store: Store) -> None:
+def test_the_ledger_forgets_stamps_from_a_clock_set_back(store: StateStore) -> None:
+    store.add_calls(KEY, [T0 + 7200])  # written before the clock was set back two hours
+    assert store.recent_calls(KEY, T0, 10.0) == []
+    assert store.take_call(KEY, T0, 1, 10.0) == 0.0  # the far-ahead stamp does not block the key
+    assert store.take_call(KEY, T0 + 1, 1, 10.0) == pytest.approx(9.0)
+
+
+def test_a_closed_store_ledger_raises_store_error(store: StateStore) -> None:
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.take_call(KEY, T0, 6, 61.0)
@@ -166,7 +179,8 @@ def test_a_closed_store_ledger_raises_store_error(store: Store) -> None:
         store.recent_calls(KEY, T0, 61.0)
 
 
-def test_sqlite_errors_of_the_ledger_come_out_as_store_error(store: Store) -> None:
+def test_sqlite_errors_of_the_ledger_come_out_as_store_error(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "data")
     with closing(sqlite3.connect(store.path)) as other:  # a damaged schema: every ledger statement fails
         other.execute("DROP TABLE calls")
     for call in (
@@ -181,3 +195,20 @@ def test_sqlite_errors_of_the_ledger_come_out_as_store_error(store: Store) -> No
     budget = CallBudget(2, 10.0, clock=clock, ledger=store, key=KEY)
     assert [budget.try_acquire() for _ in range(3)] == [True, True, False]
     assert budget.available() == 0
+    store.close()
+
+
+def test_postgres_errors_of_the_ledger_come_out_as_store_error(pg_url: str) -> None:
+    store = open_store(pg_url)
+    with psycopg.connect(pg_url, autocommit=True) as other:
+        other.execute("DROP TABLE calls")
+    for call in (
+        lambda: store.take_call(KEY, T0, 6, 61.0),
+        lambda: store.add_calls(KEY, [T0]),
+        lambda: store.recent_calls(KEY, T0, 61.0),
+    ):
+        with pytest.raises(StoreError, match=r'postgresql://postgres@127\.0\.0\.1:\d+/\w+: relation "calls"'):
+            call()
+    budget = CallBudget(2, 10.0, clock=Clock(), ledger=store, key=KEY)
+    assert [budget.try_acquire() for _ in range(3)] == [True, True, False]
+    store.close()

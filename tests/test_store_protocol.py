@@ -1,7 +1,8 @@
-"""The SQLite store is a `StateStore`, and the store package's modules depend on each other one way.
+"""Both stores are `StateStore`s, and the store package's modules depend on each other one way.
 
 `_use` is typed with the protocol only, so mypy (`mypy tests/test_store_protocol.py`) checks that
-`SqliteStore` satisfies it structurally, and running it checks a few behaviours through it.
+`SqliteStore` and `PostgresStore` satisfy it structurally, and running it checks a few behaviours
+through it, on each backend (a real PostgreSQL server: tests/pg_fixtures.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from factories import transition
 
 import faxtui.store
 from faxtui.store import CallKey, CallLedger, SqliteStore, StateStore, Store, StoreError
+from faxtui.store.postgres import PostgresStore
 from faxtui.store.sqlite import SqliteStore as SqliteStoreProper
+from faxtui.store.url import open_store
 
 T0 = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
 KEY: CallKey = ("interfax", "https://example.invalid/dfs.asmx", "demo")
@@ -63,6 +66,12 @@ def test_the_sqlite_store_works_through_the_state_store_protocol(tmp_path: Path)
     assert _ledger_of(store) is store
 
 
+def test_each_backend_works_through_the_state_store_protocol(store_url: str) -> None:
+    store = open_store(store_url)
+    _use(store)
+    assert _ledger_of(store) is store
+
+
 def test_store_is_the_sqlite_store_under_its_old_name() -> None:
     assert Store is SqliteStore is SqliteStoreProper
 
@@ -77,12 +86,13 @@ def _protocol_members(protocol: type) -> set[str]:
     }
 
 
-def test_every_protocol_member_has_the_same_signature_on_the_sqlite_store() -> None:
+@pytest.mark.parametrize("backend", [SqliteStore, PostgresStore])
+def test_every_protocol_member_has_the_same_signature_on_each_store(backend: type) -> None:
     members = _protocol_members(StateStore)
     assert {"take_call", "add_calls", "recent_calls", "recovered_from", "save_jobs"} <= members
-    for name in sorted(members - {"recovered_from"}):  # an instance attribute on SqliteStore
+    for name in sorted(members - {"recovered_from"}):  # an instance attribute on both stores
         wanted = inspect.signature(getattr(StateStore, name))
-        assert inspect.signature(getattr(SqliteStore, name)) == wanted, name
+        assert inspect.signature(getattr(backend, name)) == wanted, name
 
 
 def _imports(module: Path) -> set[str]:
@@ -101,7 +111,7 @@ def _imports(module: Path) -> set[str]:
 
 def test_the_store_modules_import_each_other_without_cycles() -> None:
     graph = {f"faxtui.store.{p.stem}": _imports(p) for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
-    modules = ("interface", "schema", "recovery", "ledger", "sqlite")
+    modules = ("interface", "schema", "recovery", "ledger", "sqlite", "pg_schema", "postgres", "url")
     assert set(graph) == {f"faxtui.store.{m}" for m in modules}
     order: list[str] = []
     while graph:
@@ -110,7 +120,10 @@ def test_the_store_modules_import_each_other_without_cycles() -> None:
         order += ready
         for m in ready:
             del graph[m]
-    assert order[-1] == "faxtui.store.sqlite"  # only the SQLite store pulls the pieces together
+    assert order[-1] == "faxtui.store.url"  # only the URL's choice pulls the backends together
+    assert order.index("faxtui.store.sqlite") > order.index("faxtui.store.schema")
+    assert order.index("faxtui.store.postgres") > order.index("faxtui.store.pg_schema")
+    assert not _imports(PACKAGE / "postgres.py") & {"faxtui.store.sqlite", "faxtui.store.schema"}
 
 
 def test_the_budget_depends_on_the_interface_not_on_sqlite() -> None:

@@ -25,6 +25,7 @@ from faxtui.config.model import (
     ConfigError,
     SecretError,
     SecretRef,
+    StoreConfig,
     UIConfig,
 )
 from faxtui.paths import config_path
@@ -63,6 +64,7 @@ __all__ = [
     "ConfigError",
     "SecretError",
     "SecretRef",
+    "StoreConfig",
     "UIConfig",
     "config_path",
     "describe_account",

@@ -26,11 +26,16 @@ from faxtui.config.model import (
     AccountConfig,
     Config,
     ConfigError,
+    StoreConfig,
     UIConfig,
 )
 from faxtui.services.registry import ADAPTERS, adapter_for
+from faxtui.store.interface import StoreError
+from faxtui.store.url import parse_store_url
 
 UI_KEYS = ("timezone", "theme", "bell_on_failure")
+STORE_KEYS = ("url",)
+TOP_LEVEL_KEYS = ("ui", "store", "accounts")
 COMMON_KEYS = (
     "name",
     "service",
@@ -75,6 +80,24 @@ def _parse_ui(raw: object) -> tuple[UIConfig, list[str]]:
         for key in extra
     ]
     return UIConfig(timezone=timezone, theme=theme, bell_on_failure=bell, extra=extra), warnings
+
+
+def _parse_store(raw: object) -> StoreConfig:
+    """`[store]`: unknown keys are errors (a mistyped `url` would quietly split the team's store)."""
+    section = Section("[store]")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[store] must be a table, got {type_name(raw)}")
+    for key in raw:
+        if key not in STORE_KEYS:
+            raise section.fail(key, f"unknown key{did_you_mean(key, STORE_KEYS)}")
+    url = section.string(raw, "url")
+    if url is None:
+        return StoreConfig()
+    try:
+        parse_store_url(url)
+    except StoreError as err:
+        raise section.fail("url", str(err)) from None
+    return StoreConfig(url=url.strip())
 
 
 def _account_label(raw: object, index: int) -> str:
@@ -143,12 +166,13 @@ def parse_document(doc: Mapping[str, Any], path: Path) -> Config:
 
 def _build_config(doc: Mapping[str, Any], path: Path) -> Config:
     for key in doc:
-        if key not in ("ui", "accounts"):
+        if key not in TOP_LEVEL_KEYS:
             raise ConfigError(
-                f"unknown top-level key '{key}'{did_you_mean(key, ('ui', 'accounts'))}; "
-                "faxtui reads [ui] and [[accounts]]"
+                f"unknown top-level key '{key}'{did_you_mean(key, TOP_LEVEL_KEYS)}; "
+                "faxtui reads [ui], [store] and [[accounts]]"
             )
     ui, warnings = _parse_ui(doc.get("ui", {}))
+    store = _parse_store(doc.get("store", {}))
     raw_accounts = doc.get("accounts", [])
     if not isinstance(raw_accounts, list):
         raise ConfigError("accounts must be written as [[accounts]] tables (an array of tables)")
@@ -165,7 +189,8 @@ def _build_config(doc: Mapping[str, Any], path: Path) -> Config:
         seen[acc.name] = index
         accounts.append(acc)
     return Config(
-        path=path, ui=ui, accounts=tuple(accounts), warnings=tuple(f"{path}: {w}" for w in warnings)
+        path=path, ui=ui, store=store, accounts=tuple(accounts),
+        warnings=tuple(f"{path}: {w}" for w in warnings),
     )
 
 

@@ -149,11 +149,20 @@ class UIConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """`[store]` (DESIGN §8). `url` is a checked store URL (`faxtui.store.url`), None: SQLite in the
+    data directory. `--store` and `$FAXTUI_STORE` come first (`faxtui.store.url.resolve_store_url`)."""
+
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole file. `warnings` are one-line notes for the user (unknown [ui] keys, loose file mode)."""
 
     path: Path
     ui: UIConfig = field(default_factory=UIConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     accounts: tuple[AccountConfig, ...] = ()
     warnings: tuple[str, ...] = field(default=(), compare=False)
 

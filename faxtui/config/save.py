@@ -54,7 +54,11 @@ def _config_to_document(config: Config) -> dict[str, Any]:
     if not config.ui.bell_on_failure:
         ui["bell_on_failure"] = False
     ui.update({k: v for k, v in config.ui.extra.items() if k not in UI_KEYS})
-    return {"ui": ui, "accounts": [account_to_table(acc) for acc in config.accounts]}
+    doc: dict[str, Any] = {"ui": ui}
+    if config.store.url is not None:
+        doc["store"] = {"url": config.store.url}
+    doc["accounts"] = [account_to_table(acc) for acc in config.accounts]
+    return doc
 
 
 def save_config(config: Config) -> None:

@@ -65,16 +65,16 @@ def _create_private(path: Path) -> None:
 if sys.platform == "win32":  # pragma: no cover - no flock; SQLite's own locking still guards the data
 
     @contextlib.contextmanager
-    def _open_lock(directory: Path) -> Iterator[None]:
+    def _open_lock(directory: Path, name: str = LOCK_FILENAME) -> Iterator[None]:
         yield
 
 else:
     import fcntl
 
     @contextlib.contextmanager
-    def _open_lock(directory: Path) -> Iterator[None]:
+    def _open_lock(directory: Path, name: str = LOCK_FILENAME) -> Iterator[None]:
         """Serialise open/check/recover/migrate between processes sharing the directory."""
-        fd = os.open(directory / LOCK_FILENAME, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+        fd = os.open(directory / name, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -149,10 +149,11 @@ class SqliteStore:
         )
 
     @classmethod
-    def open(cls, directory: Path | None = None) -> SqliteStore:
+    def open(cls, directory: Path | None = None, *, filename: str = DB_FILENAME) -> SqliteStore:
         """Open (creating, checking, migrating or rebuilding) `directory/state.sqlite3`.
 
-        `directory` defaults to `data_dir()`; missing directories are created 0700.
+        `directory` defaults to `data_dir()`; missing directories are created 0700. `filename` is
+        another name for the file (a `sqlite:///` store URL's); its lock file is `<filename>.lock`.
         """
         directory = data_dir() if directory is None else Path(directory).expanduser()
         try:
@@ -161,9 +162,9 @@ class SqliteStore:
             raise StoreError(
                 one_line(f"{directory}: cannot create the data directory: {err.strerror}")
             ) from None
-        db = directory / DB_FILENAME
+        db = directory / filename
         try:
-            with _open_lock(directory):
+            with _open_lock(directory, f"{filename}.lock"):
                 recovered_from: Path | None = None
                 salvaged: dict[str, int] = {}
                 try:

@@ -31,7 +31,7 @@ from faxtui.config import config_path as resolve_config_path
 from faxtui.events import PollerEvent
 from faxtui.model import AccountStatus, FaxJob, JobState
 from faxtui.poller import Poller, check_account
-from faxtui.store import Store, Transition, WatchEntry
+from faxtui.store import StateStore, Transition, WatchEntry
 from faxtui.tui.formatting import clean, resolve_zone, state_label
 from faxtui.tui.messages import (
     AccountHealth,
@@ -85,7 +85,7 @@ class FaxApp(App[int]):
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: StateStore,
         *,
         now: Callable[[], datetime] = utc_now,
         wall: Callable[[], float] = time.time,
@@ -131,7 +131,7 @@ class FaxApp(App[int]):
         forget_screen(self)
         self.screen.refresh()
 
-    def _make_poller(self, config: Config, store: Store) -> Poller:
+    def _make_poller(self, config: Config, store: StateStore) -> Poller:
         return Poller(config, store, emit=self._emit, now=self.now, wall=self.wall, http=self._http)
 
     # --- start and stop -----------------------------------------------------------------------
@@ -414,12 +414,13 @@ class FaxApp(App[int]):
         yield from super().get_system_commands(screen)
 
 
-def run_app(config_path: Path | None, *, mouse: bool = True) -> int:
-    """`faxtui [--config PATH] [--no-mouse]`: load the config and run the monitor.
+def run_app(config_path: Path | None, *, mouse: bool = True, store_url: str | None = None) -> int:
+    """`faxtui [--config PATH] [--store URL] [--no-mouse]`: load the config and run the monitor.
 
     A config that does not load prints one line to stderr and returns 2; nothing is written.
+    `store_url` is `--store` (DESIGN §8: before $FAXTUI_STORE and the config's [store] url).
     """
-    from faxtui.store import Store
+    from faxtui.store.url import open_store, resolve_store_url
 
     try:
         path = resolve_config_path(None if config_path is None else str(config_path))
@@ -428,7 +429,7 @@ def run_app(config_path: Path | None, *, mouse: bool = True) -> int:
         print(f"faxtui: {exc}", file=sys.stderr)
         return 2
     try:
-        store = Store.open()
+        store = open_store(resolve_store_url(store_url, config.store.url))
     except Exception as exc:  # the store's own errors are one line; anything else must not be a traceback
         print(f"faxtui: cannot open the state store: {clean(str(exc), 300)}", file=sys.stderr)
         return 2
