@@ -67,6 +67,9 @@ def store(store_url: str) -> Iterator[StateStore]:
         opened.close()
 
 
+JOB_COLUMNS = "account, job_id, service, state, status_code, updated_at, record"
+
+
 def raw_insert_job_rows(store_url: str, rows: list[tuple[str, ...]]) -> None:
     """Insert `jobs` rows (account, job_id, service, state, code, updated_at, record) behind the
     store's back, in the backend's own SQL."""
@@ -74,12 +77,12 @@ def raw_insert_job_rows(store_url: str, rows: list[tuple[str, ...]]) -> None:
         conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
         try:
             with conn:
-                conn.executemany("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                conn.executemany(f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         finally:
             conn.close()
         return
     with psycopg.connect(store_url, autocommit=True) as pg:
-        pg.cursor().executemany("INSERT INTO jobs VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
+        pg.cursor().executemany(f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
 
 
 # --------------------------------------------------------------------------- location, files, schema

@@ -14,6 +14,7 @@ from faxtui.cli import main
 from faxtui.config import Config, ConfigError, StoreConfig, load_config, save_config
 from faxtui.store import SqliteStore, StoreError
 from faxtui.store.postgres import PostgresStore
+from faxtui.store.schema import SCHEMA_VERSION
 from faxtui.store.url import (
     STORE_ENV,
     init_store,
@@ -144,10 +145,11 @@ def test_db_init_on_sqlite_creates_then_reports_up_to_date(cli_env: Path, tmp_pa
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "init"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"-- sqlite:///{tmp_path}/data/state.sqlite3: created the schema (version 2)")
+    db = f"sqlite:///{tmp_path}/data/state.sqlite3"
+    assert out.startswith(f"-- {db}: created the schema (version {SCHEMA_VERSION})")
     assert "PostgreSQL" in out and "GRANT" not in out
     assert main(["db", "init", "--store", f"sqlite:///{tmp_path}/data/state.sqlite3"]) == 0
-    assert "the schema is up to date (version 2)" in capsys.readouterr().out
+    assert f"the schema is up to date (version {SCHEMA_VERSION})" in capsys.readouterr().out
 
 
 def test_bad_store_urls_exit_2_in_one_line(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
@@ -208,12 +210,12 @@ def test_db_init_on_postgres_prints_its_grants(pg_server: PgServer, pg_url: str,
     result = faxtui({**env, "PGPASSWORD": PASSWORD}, "db", "init", "--store", url)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == f"-- {url}: created the schema (version 2)"
+    assert lines[0] == f"-- {url}: created the schema (version {SCHEMA_VERSION})"
     assert "GRANT SELECT ON " in result.stdout
     assert 'GRANT INSERT, UPDATE (label), DELETE ON "public"."watch" TO "faxtui_viewer";' in lines
     assert PASSWORD not in result.stdout + result.stderr
     again = faxtui({**env, "PGPASSWORD": PASSWORD}, "db", "init", "--store", url)
-    assert again.returncode == 0 and "up to date (version 2)" in again.stdout
+    assert again.returncode == 0 and f"up to date (version {SCHEMA_VERSION})" in again.stdout
     wrong = faxtui({**env, "PGPASSWORD": "not-" + PASSWORD}, "db", "init", "--store", url)
     assert wrong.returncode == 2 and "password authentication failed" in wrong.stderr
     assert PASSWORD not in wrong.stderr and wrong.stderr.count("\n") == 1
@@ -229,9 +231,9 @@ def test_db_init_on_postgres_prints_its_grants(pg_server: PgServer, pg_url: str,
 
 def test_init_store_reports_versions_on_postgres(pg_url: str) -> None:
     first = init_store(pg_url)
-    assert (first.kind, first.before, first.after) == ("postgresql", 0, 2)
-    assert first.summary().endswith("created the schema (version 2)")
+    assert (first.kind, first.before, first.after) == ("postgresql", 0, SCHEMA_VERSION)
+    assert first.summary().endswith(f"created the schema (version {SCHEMA_VERSION})")
     assert any(line.startswith('GRANT USAGE ON SCHEMA "public"') for line in first.grants)
-    assert init_store(pg_url).before == 2
+    assert init_store(pg_url).before == SCHEMA_VERSION
     with pytest.raises(StoreError, match="bad viewer role"):
         init_store(pg_url, viewer_role='x"; DROP TABLE jobs; --')

@@ -16,7 +16,7 @@ from typing import Protocol
 from faxtui.events import StateChange
 from faxtui.model import FaxJob
 
-__all__ = ["CallKey", "CallLedger", "StateStore", "StoreError", "Transition", "WatchEntry"]
+__all__ = ["AccountRecord", "CallKey", "CallLedger", "StateStore", "StoreError", "Transition", "WatchEntry"]
 
 CallKey = tuple[str, str, str]
 """(service, endpoint, user) of a rate budget."""
@@ -60,6 +60,23 @@ class Transition:
             new_code=job.status_code,
             status_text=job.status_text,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """An account as the store knows it, for a process that does not poll it: what its poller
+    last wrote, and who holds its lease (None when nobody live does)."""
+
+    account: str
+    service: str | None
+    health: str | None
+    poll_seconds: float | None
+    last_good_poll: datetime | None
+    last_error: str | None
+    updated_at: datetime | None
+    holder: str | None
+    lease_expires: float | None
+    """Wall-clock seconds when the holder's lease runs out unless renewed."""
 
 
 class CallLedger(Protocol):
@@ -131,3 +148,33 @@ class StateStore(CallLedger, Protocol):
     ) -> None: ...
 
     def load_account_states(self) -> dict[str, tuple[datetime | None, str | None]]: ...
+
+    def save_account_status(
+        self, account: str, *, service: str, health: str, poll_seconds: float, at: datetime
+    ) -> None:
+        """What a viewer shows of an account besides its last good poll and error."""
+        ...
+
+    def account_records(self, now: float) -> list[AccountRecord]:
+        """Every account the store knows (by name), with its live lease holder at `now`."""
+        ...
+
+    # --- team mode: leases and changes ---
+
+    def claim_lease(self, account: str, holder: str, now: float, ttl: float) -> str | None:
+        """Take or renew the account's lease until `now + ttl` if it is free, expired or already
+        `holder`'s, and return None; else return who holds it. Atomic across processes."""
+        ...
+
+    def release_lease(self, account: str, holder: str) -> None:
+        """Give the lease up if `holder` has it."""
+        ...
+
+    def jobs_since(self, account: str, seq: int) -> tuple[list[FaxJob], int]:
+        """The account's jobs written after change number `seq`, and the latest change number."""
+        ...
+
+    def changed(self) -> bool:
+        """Whether another process committed anything since the last call (cheap, never blocks
+        for long: a viewer asks it several times a second)."""
+        ...

@@ -5,7 +5,8 @@ The same tables as the SQLite schema (`faxtui.store.schema`), in PostgreSQL's ty
 (`COLLATE "C"`, as SQLite sorts text) whatever the database's locale. The version is the one row of
 `faxtui_schema`; migration N (1-based) takes version N-1 to N, each in one transaction under a
 session advisory lock, so two processes opening a new database at once apply each step once. The version
-numbers mean the same on both backends (1: jobs, history, watch, health; 2: the call ledger).
+numbers mean the same on both backends (1: jobs, history, watch, health; 2: the call ledger;
+3: leases and what viewers read).
 """
 
 from __future__ import annotations
@@ -91,13 +92,36 @@ def _migration_2(conn: Connection) -> None:
     conn.execute("CREATE INDEX calls_by_key ON calls (service, endpoint, username, at)")
 
 
+_SCHEMA_3 = (
+    """CREATE TABLE leases (
+        account    TEXT COLLATE "C" PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        taken_at   DOUBLE PRECISION NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL
+    )""",
+    "ALTER TABLE accounts_state ADD COLUMN service TEXT",
+    "ALTER TABLE accounts_state ADD COLUMN health TEXT",
+    "ALTER TABLE accounts_state ADD COLUMN poll_seconds DOUBLE PRECISION",
+    "ALTER TABLE accounts_state ADD COLUMN jobs_seq BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN seq BIGINT NOT NULL DEFAULT 0",
+    "CREATE INDEX jobs_by_seq ON jobs (account, seq)",
+)
+
+
+def _migration_3(conn: Connection) -> None:
+    """Team mode: who polls each account (`leases`), what a viewer shows of it (service, health,
+    interval), and a per-account change number on jobs so a viewer reads only what changed."""
+    for statement in _SCHEMA_3:
+        conn.execute(statement)
+
+
 Migration = Callable[[Connection], None]
 
 # To change the schema, append one function (and the same step to faxtui.store.schema for SQLite).
-MIGRATIONS: tuple[Migration, ...] = (_migration_1, _migration_2)
+MIGRATIONS: tuple[Migration, ...] = (_migration_1, _migration_2, _migration_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
-TABLES = ("faxtui_schema", "jobs", "history", "watch", "accounts_state", "calls")
+TABLES = ("faxtui_schema", "jobs", "history", "watch", "accounts_state", "calls", "leases")
 """Every table faxtui makes: what a viewer may read (a test checks the list against the database)."""
 
 VIEWER_WRITES = {"watch": "INSERT, UPDATE (label), DELETE"}

@@ -15,7 +15,6 @@ Every psycopg error comes out as `StoreError`, one line naming the database by i
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,10 +28,10 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
 from faxtui.errors import one_line
-from faxtui.jsonio import job_from_json, job_to_record
 from faxtui.model import FaxJob
-from faxtui.store.interface import CallKey, StateStore, StoreError, Transition, WatchEntry
+from faxtui.store.interface import AccountRecord, CallKey, StateStore, StoreError, Transition, WatchEntry
 from faxtui.store.pg_schema import SCHEMA_VERSION, apply_migrations, schema_version
+from faxtui.store.records import decoded_jobs, record_text
 
 __all__ = ["CALL_LOCK_PREFIX", "CONNECT_TIMEOUT_SECONDS", "MAX_CALL_AHEAD", "PostgresStore", "display_of"]
 
@@ -43,6 +42,8 @@ Connection = psycopg.Connection[Any]
 CONNECT_TIMEOUT_SECONDS = 10
 """libpq's `connect_timeout` when the URL does not set one: a server that is gone fails, not hangs."""
 CALL_LOCK_PREFIX = "faxtui.calls:"
+CHANGES_CHANNEL = "faxtui_changes"
+"""The NOTIFY channel every write signals on, for viewers (`changed`)."""
 """What the advisory lock of a call-ledger key hashes, before the key (so other locks differ)."""
 MAX_CALL_AHEAD = 3600.0
 """Ledger stamps further ahead of the clock than this are dropped: the clock was set back."""
@@ -73,6 +74,8 @@ class PostgresStore:
         self._secrets = tuple(s for s in secrets if s)
         self._lock = threading.RLock()
         self._closed = False
+        self._listener: Connection | None = None
+        """A connection that only LISTENs (`changed`), opened on first use."""
         self.display = display
         """The URL without its password: what messages name."""
         self.recovered_from: Path | None = None
@@ -126,6 +129,10 @@ class PostgresStore:
     def close(self) -> None:
         with self._lock:
             self._closed = True
+            if self._listener is not None:
+                with contextlib.suppress(psycopg.Error):
+                    self._listener.close()
+                self._listener = None
             if self._conn is None:
                 return
             with contextlib.suppress(psycopg.Error):
@@ -171,6 +178,7 @@ class PostgresStore:
             try:
                 with conn.transaction():
                     yield conn
+                    conn.execute(f"NOTIFY {CHANGES_CHANNEL}")  # delivered to listeners at commit
             except psycopg.Error as err:
                 raise self._fail(err) from None
 
@@ -197,13 +205,7 @@ class PostgresStore:
         if account is not None:
             sql += " WHERE account = %s"
             params = (account,)
-        jobs: list[FaxJob] = []
-        for row_account, job_id, record in self._read(sql + " ORDER BY account, job_id", params):
-            try:
-                jobs.append(job_from_json(json.loads(record)))
-            except (ValueError, KeyError, TypeError, AttributeError) as err:
-                log.warning("skipped stored job %s/%s that does not decode: %s", row_account, job_id, err)
-        return jobs
+        return decoded_jobs(self._read(sql + " ORDER BY account, job_id", params))
 
     def save_jobs(self, jobs: Sequence[FaxJob], at: datetime) -> None:
         """Upsert `jobs` in one transaction. `updated_at` becomes `at` for rows whose record changed."""
@@ -216,23 +218,45 @@ class PostgresStore:
                 job.state.value,
                 job.status_code,
                 at_utc,
-                json.dumps(job_to_record(job), separators=(",", ":"), ensure_ascii=False),
+                record_text(job),
             )
             for job in jobs
         ]
         if not rows:
             return
         with self._write() as conn, conn.cursor() as cursor:
+            seqs = {}
+            for account in dict.fromkeys(row[0] for row in rows):
+                # The row lock this takes orders the account's writers: change numbers commit in order.
+                row = conn.execute(
+                    """INSERT INTO accounts_state (account, updated_at, jobs_seq) VALUES (%s, %s, 1)
+                       ON CONFLICT (account) DO UPDATE SET jobs_seq = accounts_state.jobs_seq + 1
+                       RETURNING jobs_seq""",
+                    (account, at_utc),
+                ).fetchone()
+                seqs[account] = int(row[0]) if row is not None else 0
             cursor.executemany(
-                """INSERT INTO jobs (account, job_id, service, state, status_code, updated_at, record)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s)
+                """INSERT INTO jobs (account, job_id, service, state, status_code, updated_at, record, seq)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
                    ON CONFLICT (account, job_id) DO UPDATE SET
                        service = excluded.service, state = excluded.state,
                        status_code = excluded.status_code, updated_at = excluded.updated_at,
-                       record = excluded.record
+                       record = excluded.record, seq = excluded.seq
                    WHERE jobs.record IS DISTINCT FROM excluded.record""",
-                rows,
+                [(*row, seqs[row[0]]) for row in rows],
             )
+
+    def jobs_since(self, account: str, seq: int) -> tuple[list[FaxJob], int]:
+        """The account's jobs written after change number `seq`, and the latest change number."""
+        with self._reading() as conn:
+            latest = conn.execute(
+                "SELECT jobs_seq FROM accounts_state WHERE account = %s", (account,)
+            ).fetchone()
+            rows = conn.execute(
+                "SELECT account, job_id, record FROM jobs WHERE account = %s AND seq > %s ORDER BY job_id",
+                (account, seq),
+            ).fetchall()
+        return decoded_jobs(rows), int(latest[0]) if latest is not None else 0
 
     def prune_jobs(self, keep_per_account: int = 20000) -> int:
         """Keep each account's `keep_per_account` most recently changed jobs (and every watched one).
@@ -369,6 +393,7 @@ class PostgresStore:
             conn.execute("DELETE FROM history WHERE account = %s", (account,))
             conn.execute("DELETE FROM watch WHERE account = %s", (account,))
             conn.execute("DELETE FROM accounts_state WHERE account = %s", (account,))
+            conn.execute("DELETE FROM leases WHERE account = %s", (account,))
 
     def save_account_state(
         self, account: str, last_good_poll: datetime | None, last_error: str | None, at: datetime
@@ -387,6 +412,75 @@ class PostgresStore:
         """Last known health per account: (last good poll, last error)."""
         rows = self._read("SELECT account, last_good_poll, last_error FROM accounts_state ORDER BY account")
         return {account: (_optional(good), error) for account, good, error in rows}
+
+    def save_account_status(
+        self, account: str, *, service: str, health: str, poll_seconds: float, at: datetime
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                """INSERT INTO accounts_state (account, updated_at, service, health, poll_seconds)
+                   VALUES (%s, %s, %s, %s, %s)
+                   ON CONFLICT (account) DO UPDATE SET updated_at = excluded.updated_at,
+                       service = excluded.service, health = excluded.health,
+                       poll_seconds = excluded.poll_seconds""",
+                (account, _utc(at), service, health, poll_seconds),
+            )
+
+    def account_records(self, now: float) -> list[AccountRecord]:
+        """Every account the store knows (by name), with its live lease holder at `now`."""
+        rows = self._read(
+            """SELECT s.account, s.service, s.health, s.poll_seconds, s.last_good_poll, s.last_error,
+                      s.updated_at, l.holder, l.expires_at
+               FROM accounts_state s LEFT JOIN leases l ON l.account = s.account AND l.expires_at > %s
+               ORDER BY s.account""",
+            (now,),
+        )
+        return [
+            AccountRecord(account, service, health, poll, _optional(good), error, _optional(updated),
+                          holder, expires)
+            for account, service, health, poll, good, error, updated, holder, expires in rows
+        ]
+
+    # ----------------------------------------------------------------- team mode
+
+    def claim_lease(self, account: str, holder: str, now: float, ttl: float) -> str | None:
+        """Take or renew the account's lease until `now + ttl` if it is free, expired or already
+        `holder`'s, and return None; else return who holds it. One statement: atomic, and two
+        claimers of a missing row queue on its key."""
+        with self._write() as conn:
+            conn.execute(
+                """INSERT INTO leases (account, holder, taken_at, expires_at) VALUES (%s, %s, %s, %s)
+                   ON CONFLICT (account) DO UPDATE SET
+                       taken_at = CASE WHEN leases.holder = excluded.holder THEN leases.taken_at
+                                       ELSE excluded.taken_at END,
+                       holder = excluded.holder, expires_at = excluded.expires_at
+                   WHERE leases.holder = excluded.holder OR leases.expires_at <= excluded.taken_at""",
+                (account, holder, now, now + ttl),
+            )
+            row = conn.execute("SELECT holder FROM leases WHERE account = %s", (account,)).fetchone()
+        current = str(row[0]) if row is not None else None
+        return None if current == holder else current
+
+    def release_lease(self, account: str, holder: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM leases WHERE account = %s AND holder = %s", (account, holder))
+
+    def changed(self) -> bool:
+        """Whether anyone committed since the last call: NOTIFY on `faxtui_changes` (every write
+        sends one at commit), read without waiting from a connection that only listens."""
+        with self._lock:
+            try:
+                if self._listener is None or self._listener.closed:
+                    self._listener = _connect(self._conninfo, self.display, self._secrets)
+                    self._listener.execute(f"LISTEN {CHANGES_CHANNEL}")
+                    return True  # nothing was heard while nobody listened: assume a change
+                return any(True for _ in self._listener.notifies(timeout=0.0))
+            except psycopg.Error as err:
+                with contextlib.suppress(psycopg.Error):
+                    if self._listener is not None:
+                        self._listener.close()
+                self._listener = None
+                raise self._fail(err) from None
 
     # ----------------------------------------------------------------- the call ledger
 

@@ -96,10 +96,33 @@ def _migration_2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX calls_by_key ON calls (service, endpoint, user, at)")
 
 
+_SCHEMA_3 = (
+    """CREATE TABLE leases (
+        account    TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        taken_at   REAL NOT NULL,
+        expires_at REAL NOT NULL
+    )""",
+    "ALTER TABLE accounts_state ADD COLUMN service TEXT",
+    "ALTER TABLE accounts_state ADD COLUMN health TEXT",
+    "ALTER TABLE accounts_state ADD COLUMN poll_seconds REAL",
+    "ALTER TABLE accounts_state ADD COLUMN jobs_seq INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE jobs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX jobs_by_seq ON jobs (account, seq)",
+)
+
+
+def _migration_3(conn: sqlite3.Connection) -> None:
+    """Team mode: who polls each account (`leases`), what a viewer shows of it (service, health,
+    interval), and a per-account change number on jobs so a viewer reads only what changed."""
+    for statement in _SCHEMA_3:
+        conn.execute(statement)
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
 # Migration N (1-based) takes user_version N-1 to N. To change the schema, append one function.
-MIGRATIONS: tuple[Migration, ...] = (_migration_1, _migration_2)
+MIGRATIONS: tuple[Migration, ...] = (_migration_1, _migration_2, _migration_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

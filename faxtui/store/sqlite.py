@@ -12,7 +12,6 @@ configuration. Every sqlite3 or OS error comes out as `StoreError`.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import sqlite3
@@ -24,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from faxtui.errors import one_line
-from faxtui.jsonio import job_from_json, job_to_record
 from faxtui.model import FaxJob
 from faxtui.paths import PRIVATE_FILE_MODE, data_dir, make_private_dir
 from faxtui.store import ledger
-from faxtui.store.interface import CallKey, StateStore, StoreError, Transition, WatchEntry
+from faxtui.store.interface import AccountRecord, CallKey, StateStore, StoreError, Transition, WatchEntry
+from faxtui.store.records import decoded_jobs, record_text
 from faxtui.store.recovery import CorruptDatabase, copy_salvage, is_corruption, move_aside
 from faxtui.store.schema import (
     SCHEMA_VERSION,
@@ -112,6 +111,17 @@ def _connect(db: Path) -> sqlite3.Connection:
     return conn
 
 
+def _next_jobs_seq(conn: sqlite3.Connection, account: str, at_text: str) -> int:
+    """The account's next change number, taken inside the caller's write transaction."""
+    row = conn.execute(
+        """INSERT INTO accounts_state (account, updated_at, jobs_seq) VALUES (?, ?, 1)
+           ON CONFLICT (account) DO UPDATE SET jobs_seq = accounts_state.jobs_seq + 1
+           RETURNING jobs_seq""",
+        (account, at_text),
+    ).fetchone()
+    return int(row[0])
+
+
 # --------------------------------------------------------------------------- the store
 
 
@@ -130,6 +140,7 @@ class SqliteStore:
     ) -> None:
         self._conn: sqlite3.Connection | None = conn
         self._lock = threading.RLock()
+        self._data_version: int | None = None
         self.path = path
         self.recovered_from = recovered_from
         self.salvaged: dict[str, int] = salvaged or {}
@@ -249,13 +260,7 @@ class SqliteStore:
         if account is not None:
             sql += " WHERE account = ?"
             params = (account,)
-        jobs: list[FaxJob] = []
-        for row_account, job_id, record in self._read(sql + " ORDER BY account, job_id", params):
-            try:
-                jobs.append(job_from_json(json.loads(record)))
-            except (ValueError, KeyError, TypeError, AttributeError) as err:
-                log.warning("skipped stored job %s/%s that does not decode: %s", row_account, job_id, err)
-        return jobs
+        return decoded_jobs(self._read(sql + " ORDER BY account, job_id", params))
 
     def save_jobs(self, jobs: Sequence[FaxJob], at: datetime) -> None:
         """Upsert `jobs` in one transaction. `updated_at` becomes `at` for rows whose record changed."""
@@ -268,23 +273,37 @@ class SqliteStore:
                 job.state.value,
                 job.status_code,
                 at_text,
-                json.dumps(job_to_record(job), separators=(",", ":"), ensure_ascii=False),
+                record_text(job),
             )
             for job in jobs
         ]
         if not rows:
             return
         with self._write() as conn:
+            accounts = dict.fromkeys(row[0] for row in rows)
+            seqs = {account: _next_jobs_seq(conn, account, at_text) for account in accounts}
             conn.executemany(
-                """INSERT INTO jobs (account, job_id, service, state, status_code, updated_at, record)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)
+                """INSERT INTO jobs (account, job_id, service, state, status_code, updated_at, record, seq)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (account, job_id) DO UPDATE SET
                        service = excluded.service, state = excluded.state,
                        status_code = excluded.status_code, updated_at = excluded.updated_at,
-                       record = excluded.record
+                       record = excluded.record, seq = excluded.seq
                    WHERE jobs.record IS NOT excluded.record""",
-                rows,
+                [(*row, seqs[row[0]]) for row in rows],
             )
+
+    def jobs_since(self, account: str, seq: int) -> tuple[list[FaxJob], int]:
+        """The account's jobs written after change number `seq`, and the latest change number."""
+        with self._reading() as conn:
+            latest = conn.execute(
+                "SELECT jobs_seq FROM accounts_state WHERE account = ?", (account,)
+            ).fetchone()
+            rows = conn.execute(
+                "SELECT account, job_id, record FROM jobs WHERE account = ? AND seq > ? ORDER BY job_id",
+                (account, seq),
+            ).fetchall()
+        return decoded_jobs(rows), int(latest[0]) if latest is not None else 0
 
     def prune_jobs(self, keep_per_account: int = 20000) -> int:
         """Keep each account's `keep_per_account` most recently changed jobs (and every watched one).
@@ -423,7 +442,7 @@ class SqliteStore:
     def forget_account(self, account: str) -> None:
         """Remove everything kept for an account: jobs, history, watch list, health."""
         with self._write() as conn:
-            for table in ("jobs", "history", "watch", "accounts_state"):
+            for table in ("jobs", "history", "watch", "accounts_state", "leases"):
                 conn.execute(f"DELETE FROM {table} WHERE account = ?", (account,))  # noqa: S608 - fixed names
 
     def save_account_state(
@@ -443,6 +462,64 @@ class SqliteStore:
         """Last known health per account: (last good poll, last error)."""
         rows = self._read("SELECT account, last_good_poll, last_error FROM accounts_state ORDER BY account")
         return {account: (optional_time(good), error) for account, good, error in rows}
+
+    def save_account_status(
+        self, account: str, *, service: str, health: str, poll_seconds: float, at: datetime
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                """INSERT INTO accounts_state (account, updated_at, service, health, poll_seconds)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (account) DO UPDATE SET updated_at = excluded.updated_at,
+                       service = excluded.service, health = excluded.health,
+                       poll_seconds = excluded.poll_seconds""",
+                (account, time_text(at), service, health, poll_seconds),
+            )
+
+    def account_records(self, now: float) -> list[AccountRecord]:
+        """Every account the store knows (by name), with its live lease holder at `now`."""
+        rows = self._read(
+            """SELECT s.account, s.service, s.health, s.poll_seconds, s.last_good_poll, s.last_error,
+                      s.updated_at, l.holder, l.expires_at
+               FROM accounts_state s LEFT JOIN leases l ON l.account = s.account AND l.expires_at > ?
+               ORDER BY s.account""",
+            (now,),
+        )
+        return [
+            AccountRecord(account, service, health, poll, optional_time(good), error, optional_time(updated),
+                          holder, expires)
+            for account, service, health, poll, good, error, updated, holder, expires in rows
+        ]
+
+    # ----------------------------------------------------------------- team mode
+
+    def claim_lease(self, account: str, holder: str, now: float, ttl: float) -> str | None:
+        """Take or renew the account's lease until `now + ttl` if it is free, expired or already
+        `holder`'s, and return None; else return who holds it. One write transaction."""
+        with self._write() as conn:
+            conn.execute(
+                """INSERT INTO leases (account, holder, taken_at, expires_at) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (account) DO UPDATE SET
+                       taken_at = CASE WHEN leases.holder = excluded.holder THEN leases.taken_at
+                                       ELSE excluded.taken_at END,
+                       holder = excluded.holder, expires_at = excluded.expires_at
+                   WHERE leases.holder = excluded.holder OR leases.expires_at <= excluded.taken_at""",
+                (account, holder, now, now + ttl),
+            )
+            row = conn.execute("SELECT holder FROM leases WHERE account = ?", (account,)).fetchone()
+        current = str(row[0]) if row is not None else None
+        return None if current == holder else current
+
+    def release_lease(self, account: str, holder: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM leases WHERE account = ? AND holder = ?", (account, holder))
+
+    def changed(self) -> bool:
+        """Whether another connection committed since the last call (`PRAGMA data_version`)."""
+        with self._reading() as conn:
+            version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        seen, self._data_version = self._data_version, version
+        return seen is not None and version != seen
 
     # ----------------------------------------------------------------- the call ledger
 
