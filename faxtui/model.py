@@ -244,3 +244,8 @@ class AccountStatus:
     warning: str | None = None
     """What the last good poll could not read or was told (one line), e.g. items left out of a page,
     a partial failure's error, more faxes on the service than its pages listed; None when nothing."""
+    polled_by: str | None = None
+    """Team mode: the process (`host:pid`) that polls this account, this one included; None when
+    nobody does (or outside team mode)."""
+    following: bool = False
+    """Team mode: another process polls this account and this one shows what it stored."""

@@ -36,6 +36,9 @@ from faxtui.services.adapter import PollOutcome, ServiceSession
 from faxtui.services.http import Redactor, make_redactor, plain_http_problem
 from faxtui.services.registry import adapter_for
 from faxtui.store.interface import CallLedger, StateStore, StoreError, Transition, WatchEntry
+from faxtui.team import TeamOptions
+from faxtui.team.follow import JobFollower, apply_record
+from faxtui.team.leases import lease_terms
 
 log = logging.getLogger(__name__)
 
@@ -156,13 +159,18 @@ class Poller:
         wall: Callable[[], float] = time.time,
         clock_speed: float = 1.0,
         sleep: Sleep = asyncio.sleep,
+        team: TeamOptions | None = None,
     ) -> None:
         """`now` stamps what the user sees, `monotonic` schedules polls, `wall` times the rate
         budgets (it must agree between processes: the budgets are shared through the store).
         Every wait (between polls, for a rate window, while running) goes through `sleep`, so with
         `monotonic`, `wall` and `now` a test can run the whole poller on a fake clock.
         `clock_speed` > 1 shrinks the rate windows for a simulator running faster than real time
-        (the soak benchmark); it is 1 for real services."""
+        (the soak benchmark); it is 1 for real services.
+
+        With `team`, the poller polls an account only while it holds the account's lease in the
+        store (`faxtui.team.leases`), stands by for the others, and (`team.follow`) shows what
+        their pollers store; without it, it polls every configured account (one process alone)."""
         if not clock_speed > 0:
             raise ValueError("clock_speed must be > 0")
         self.config = config
@@ -195,10 +203,25 @@ class Poller:
         self._watch_ids: dict[str, dict[str, None]] = {}
         """Watched ids by account, in watch-list order (a dict for order and fast look-up)."""
         self._resolved: dict[tuple[str, str], str] = {}
+        self._team = team
+        self._held: dict[str, float] = {}
+        """Team mode: the accounts whose lease this process holds, and when it last renewed each."""
+        self._follower = JobFollower()
         self._setup(config)
         self._load_state()
 
     # --- set-up -------------------------------------------------------------------------------
+
+    @property
+    def polls(self) -> bool:
+        """Whether this poller polls at all (False: it only follows what others store)."""
+        return self._team is None or self._team.poll
+
+    def holds_lease(self, account: str) -> bool:
+        """Whether this process polls `account` now (always, outside team mode)."""
+        if self._team is None:
+            return account in self._loops
+        return account in self._held
 
     def budget_for(self, acc: AccountConfig) -> CallBudget:
         """The rate budget an account's calls come out of (shared by accounts of one user, and
@@ -221,11 +244,22 @@ class Poller:
             status.service = acc.service
             status.paused = self.paused
             self.statuses[acc.name] = status
-            self._loops[acc.name] = _AccountLoop(acc, status, self.budget_for(acc))
-        # Keep the bar in config order.
+            if self.polls:
+                self._loops[acc.name] = _AccountLoop(acc, status, self.budget_for(acc))
+        # Keep the bar in config order (then, following every account, the store's others by name).
+        configured = {acc.name for acc in config.accounts}
+        others = {name: st for name, st in self.statuses.items() if name not in configured}
         self.statuses = {acc.name: self.statuses[acc.name] for acc in config.accounts}
+        if not self.polls:
+            self.statuses.update(others)
 
     def _load_state(self) -> None:
+        if not self.polls:  # following everything: every account the store knows
+            for record in self.store.account_records(self._wall()):
+                if record.account not in self.statuses and record.service:
+                    status = AccountStatus(record.account, record.service)
+                    status.following = True
+                    self.statuses[record.account] = status
         names = set(self.statuses)
         for job in self.store.load_jobs():
             if job.account in names:
@@ -267,9 +301,10 @@ class Poller:
 
     def add_watch(self, account: str, lookup_id: str, label: str = "") -> WatchEntry:
         loop = self._loops.get(account)
-        if loop is None:
+        status = self.statuses.get(account)
+        if status is None:
             raise ValueError(f"no account named {one_line(account, 40)!r}")
-        value = adapter_for(loop.config.service).validate_id(lookup_id)
+        value = adapter_for(status.service).validate_id(lookup_id)
         entry = self.store.add_watch(account, value, label)
         ids = self._watch_ids.setdefault(account, {})
         if value in ids:  # re-added: it keeps its place (and the store its first time)
@@ -277,7 +312,7 @@ class Poller:
         else:  # the newest entry: last in the store's order too
             self._watch.append(entry)
             ids[value] = None
-        if loop.session is not None:
+        if loop is not None and loop.session is not None:
             loop.session.watch_added(value)
         self._emit(WatchChanged(account, value))
         self.refresh(account)
@@ -349,6 +384,8 @@ class Poller:
         for loop in self._loops.values():
             loop.task = asyncio.create_task(self._run_account(loop), name=f"poll {loop.config.name}")
         try:
+            if self._team is not None:
+                await self._keep_team(self._team)
             while True:
                 await self._sleep(3600)
         finally:
@@ -357,6 +394,7 @@ class Poller:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self.release_leases()
 
     async def poll_once(self, accounts: Iterable[str] | None = None) -> dict[str, AccountStatus]:
         """One poll of each named (or every) account, concurrently; for `faxtui status`."""
@@ -387,6 +425,10 @@ class Poller:
     async def _run_account(self, loop: _AccountLoop) -> None:
         while True:
             await self._resume.wait()
+            team = self._team
+            if team is not None and loop.config.name not in self._held and not self._claim(loop, team):
+                await self._sleep_or_wake(loop, lease_terms(loop.config.poll_seconds).claim_every)
+                continue
             delay = loop.next_due - self._monotonic()
             if delay > 0:
                 await self._sleep_or_wake(loop, delay)
@@ -432,6 +474,125 @@ class Poller:
         delay = max(delay, min_delay)
         loop.next_due = self._monotonic() + delay
         loop.status.retry_at = None if ok else self._now() + timedelta(seconds=delay)
+
+    # --- team mode: leases and following --------------------------------------------------------
+
+    def _claim(self, loop: _AccountLoop, team: TeamOptions) -> bool:
+        """Try to take the account's lease; True when this process now polls it."""
+        name = loop.config.name
+        now = self._wall()
+        try:
+            other = self.store.claim_lease(name, team.holder, now, lease_terms(loop.config.poll_seconds).ttl)
+        except StoreError as err:
+            log.warning("account %s: could not ask who polls it: %s", name, err)
+            return False
+        status = loop.status
+        if other is None:
+            self._held[name] = now
+            self._follower.forget(name)
+            loop.next_due = 0.0
+            status.polled_by, status.following = team.holder, False
+            log.info("account %s: lease taken: this process polls it", name)
+            self._emit(AccountUpdated(status, self._now()))
+            return True
+        if status.polled_by != other or not status.following:
+            status.polled_by, status.following = other, True
+            log.info("account %s: polled by %s; standing by", name, other)
+            self._emit(AccountUpdated(status, self._now()))
+        return False
+
+    def _renew_leases(self, team: TeamOptions) -> None:
+        """Renew each held lease that is due; one another process took (this one was too late or
+        frozen) is let go: the account is followed from now on."""
+        now = self._wall()
+        for name, renewed in list(self._held.items()):
+            loop = self._loops.get(name)
+            if loop is None:
+                del self._held[name]
+                continue
+            terms = lease_terms(loop.config.poll_seconds)
+            if now - renewed < terms.renew_every:
+                continue
+            try:
+                other = self.store.claim_lease(name, team.holder, now, terms.ttl)
+            except StoreError as err:
+                log.warning("account %s: could not renew its lease: %s", name, err)
+                continue
+            if other is None:
+                self._held[name] = now
+                continue
+            del self._held[name]
+            loop.status.polled_by, loop.status.following = other, True
+            log.warning("account %s: lease lost to %s; standing by", name, other)
+            self._emit(AccountUpdated(loop.status, self._now()))
+
+    def release_leases(self) -> None:
+        """Give up every lease this process holds (on the way out), so another takes over at once."""
+        if self._team is None:
+            return
+        for name in list(self._held):
+            with contextlib.suppress(StoreError):
+                self.store.release_lease(name, self._team.holder)
+            del self._held[name]
+
+    async def _keep_team(self, team: TeamOptions) -> None:
+        """Renew leases, and bring in what other processes stored, until cancelled."""
+        first = True
+        while True:
+            try:
+                self._renew_leases(team)
+                changed = self.store.changed()
+                if changed or first:
+                    self._sync_watch_list()
+                    if team.follow:
+                        self._sync_followed()
+                    first = False
+            except StoreError as err:
+                log.warning("team sync: %s", err)
+            except Exception:  # a bug must show, not end the sync
+                log.exception("team sync failed")
+            await self._sleep(team.sync_seconds)
+
+    def _followed(self) -> list[str]:
+        return [name for name in self.statuses if name not in self._held]
+
+    def _sync_followed(self) -> None:
+        now = self._now()
+        followed = self._followed()
+        if not followed:
+            return
+        records = {r.account: r for r in self.store.account_records(self._wall())}
+        for name in followed:
+            status = self.statuses[name]
+            synced = self._follower.sync(self.store, name, self.jobs, now)
+            if synced is not None:
+                result = synced.result
+                self._resolved.update(result.resolved)
+                for job in result.seen:
+                    self.jobs[job.key] = job
+                status.jobs += result.new_jobs
+                self._emit(JobsUpdated(name, result.seen, result.changes, now))
+            record = records.get(name)
+            if record is not None and name not in self._held:
+                status.following = record.holder is not None or not self.polls
+                if apply_record(status, record, record.holder) or synced is not None:
+                    self._emit(AccountUpdated(status, now))
+
+    def _sync_watch_list(self) -> None:
+        """Watch requests made elsewhere (`faxtui watch add --store`, another viewer): this
+        process's polls ask for them from the next one on."""
+        entries = self.store.watch_list()
+        if entries == self._watch:
+            return
+        before = {(w.account, w.lookup_id) for w in self._watch}
+        after = {(w.account, w.lookup_id) for w in entries}
+        self._set_watch(entries)
+        for account, lookup_id in sorted(after - before):
+            loop = self._loops.get(account)
+            if loop is not None and loop.session is not None:
+                loop.session.watch_added(lookup_id)
+        for account, lookup_id in sorted(after ^ before):
+            self._emit(WatchChanged(account, lookup_id))
 
     # --- one poll -----------------------------------------------------------------------------
 
@@ -515,6 +676,7 @@ class Poller:
             if changes:
                 self.store.record_transitions([Transition.from_change(c) for c in changes])
             self.store.save_account_state(loop.config.name, now, None, now)
+            self._publish_status(loop, Health.OK, now)
             clock = self._monotonic()
             if self._store_pruned_at is None or clock - self._store_pruned_at > STORE_PRUNE_SECONDS:
                 self._store_pruned_at = clock
@@ -526,6 +688,12 @@ class Poller:
             self.store_error = one_line(f"state not saved: {err}")
         else:
             self.store_error = None
+
+    def _publish_status(self, loop: _AccountLoop, health: Health, now: datetime) -> None:
+        """What viewers show of the account besides its last good poll and error."""
+        acc = loop.config
+        self.store.save_account_status(acc.name, service=acc.service, health=health.value,
+                                       poll_seconds=acc.poll_seconds, at=now)
 
     def _failed(self, loop: _AccountLoop, error: Exception) -> None:
         status = loop.status
@@ -546,6 +714,7 @@ class Poller:
         self._schedule(loop, ok=False, min_delay=min_delay)
         try:
             self.store.save_account_state(loop.config.name, status.last_good_poll, status.last_error, now)
+            self._publish_status(loop, status.health, now)
         except StoreError as err:  # the failure is shown either way; the store is only its memory
             log.warning("account %s: could not record its state: %s", loop.config.name, err)
         self._emit(AccountUpdated(status, now, failed=first))
