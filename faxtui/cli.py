@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
             w.add_argument("--label", default="")
         w.add_argument("ids", nargs="+", metavar="ID")
 
+    poll = sub.add_parser("poll", help="the headless poller of team mode: polls what it wins the lease of")
+    _common(poll)
+    poll.add_argument("--metrics", metavar="HOST:PORT", help="serve Prometheus metrics at http://HOST:PORT/metrics")
+
     db = sub.add_parser("db", help="the state store's schema")
     db_sub = db.add_subparsers(dest="action", metavar="ACTION", required=True)
     init = db_sub.add_parser("init", help="create or upgrade the schema; print a viewer role's GRANTs")
@@ -405,6 +409,22 @@ def cmd_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- poll ----------------------------------------------------------------------------------
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from faxtui.headless import run_poll
+    from faxtui.store.url import redact_url
+
+    config = _load(args)
+    if not config.accounts:
+        raise UsageError(f"{config.path}: no accounts configured (add one with `faxtui accounts add`)")
+    url = _store_url(args, config)
+    with _open_store(url) as store:
+        where = redact_url(url) if url else "SQLite in the data directory"
+        return run_poll(config, store, where)
+
+
 # --- entry ---------------------------------------------------------------------------------
 
 
@@ -440,6 +460,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_watch(args)
         if args.command == "db":
             return cmd_db(args)
+        if args.command == "poll":
+            return cmd_poll(args)
     except UsageError as exc:
         print(f"faxtui: {exc}", file=sys.stderr)
         return EXIT_USAGE
