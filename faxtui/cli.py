@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"faxtui {__version__}")
     _common(parser)
     parser.add_argument("--no-mouse", action="store_true", help="leave the mouse to the terminal")
+    parser.add_argument("--follow", action="store_true",
+                        help="never poll: show what the store's pollers write (team mode; no secrets needed)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="the TUI against the built-in simulator, no account needed")
@@ -447,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             cfg = getattr(args, "config", None)
             return run_app(Path(cfg) if cfg else None, mouse=not args.no_mouse,
-                           store_url=getattr(args, "store", None))
+                           store_url=getattr(args, "store", None), follow=args.follow)
         if args.command == "demo":
             from faxtui.tui.demo import run_demo
 

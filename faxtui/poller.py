@@ -507,8 +507,9 @@ class Poller:
         now = self._wall()
         for name, renewed in list(self._held.items()):
             loop = self._loops.get(name)
-            if loop is None:
+            if loop is None:  # removed from the config: let another process have it
                 del self._held[name]
+                self.store.release_lease(name, team.holder)
                 continue
             terms = lease_terms(loop.config.poll_seconds)
             if now - renewed < terms.renew_every:

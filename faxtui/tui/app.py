@@ -32,6 +32,8 @@ from faxtui.events import PollerEvent
 from faxtui.model import AccountStatus, FaxJob, JobState
 from faxtui.poller import Poller, check_account
 from faxtui.store import StateStore, Transition, WatchEntry
+from faxtui.team import TeamOptions
+from faxtui.team.leases import holder_name
 from faxtui.tui.formatting import clean, resolve_zone, state_label
 from faxtui.tui.messages import (
     AccountHealth,
@@ -93,7 +95,10 @@ class FaxApp(App[int]):
         cursor_blink: bool = True,
         http: httpx.AsyncClient | None = None,
         demo: DemoSession | None = None,
+        team: TeamOptions | None = None,
     ) -> None:
+        """`team`: poll only the accounts this process wins the lease of and follow the others
+        (`faxtui`), or (`poll=False`) follow every account the store knows (`faxtui --follow`)."""
         super().__init__()
         self.config = config
         self.store = store
@@ -104,6 +109,7 @@ class FaxApp(App[int]):
         self.demo = demo
         self._own_demo = False
         self._http = http
+        self.team = team
         self.poller = self._make_poller(config, store)
         self.zone: tzinfo | None = resolve_zone(config.ui.timezone)
         self.main_screen: MainScreen | None = None
@@ -132,7 +138,9 @@ class FaxApp(App[int]):
         self.screen.refresh()
 
     def _make_poller(self, config: Config, store: StateStore) -> Poller:
-        return Poller(config, store, emit=self._emit, now=self.now, wall=self.wall, http=self._http)
+        team = self.team if self.demo is None else None
+        return Poller(config, store, emit=self._emit, now=self.now, wall=self.wall, http=self._http,
+                      team=team)
 
     # --- start and stop -----------------------------------------------------------------------
 
@@ -144,8 +152,8 @@ class FaxApp(App[int]):
                         f"{self.store.recovered_from}", severity="warning", markup=False, timeout=15)
         for warning in self.config.warnings:
             self.notify(clean(warning, 300), severity="warning", markup=False, timeout=10)
-        if self.config.accounts:
-            self.show_monitor()
+        if self.config.accounts or self.poller.statuses or not self.poller.polls:
+            self.show_monitor()  # following: the accounts are the store's, however few
         else:
             self.push_screen(WelcomeScreen(self))
         if self.autostart:
@@ -414,8 +422,12 @@ class FaxApp(App[int]):
         yield from super().get_system_commands(screen)
 
 
-def run_app(config_path: Path | None, *, mouse: bool = True, store_url: str | None = None) -> int:
-    """`faxtui [--config PATH] [--store URL] [--no-mouse]`: load the config and run the monitor.
+def run_app(
+    config_path: Path | None, *, mouse: bool = True, store_url: str | None = None, follow: bool = False
+) -> int:
+    """`faxtui [--config PATH] [--store URL] [--follow] [--no-mouse]`: load the config and run the
+    monitor, in team mode: it polls the accounts no live process polls and follows the rest;
+    `follow`: it never polls and needs no account (every account the store knows is shown).
 
     A config that does not load prints one line to stderr and returns 2; nothing is written.
     `store_url` is `--store` (DESIGN §8: before $FAXTUI_STORE and the config's [store] url).
@@ -434,7 +446,7 @@ def run_app(config_path: Path | None, *, mouse: bool = True, store_url: str | No
         print(f"faxtui: cannot open the state store: {clean(str(exc), 300)}", file=sys.stderr)
         return 2
     try:
-        app = FaxApp(config, store)
+        app = FaxApp(config, store, team=TeamOptions(holder_name(), poll=not follow))
         result = app.run(mouse=mouse)
     finally:
         store.close()

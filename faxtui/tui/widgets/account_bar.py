@@ -65,6 +65,11 @@ def account_line(status: AccountStatus, now: datetime, *, stale: bool, name_widt
         line.append(f"  polled {ago(status.last_good_poll, now)}", style="yellow" if stale else "")
     elif health not in (Health.PENDING, Health.IDLE):
         line.append("  never polled OK", style="yellow")
+    if status.following:  # team mode: another process polls it (or, following only, nobody does)
+        if status.polled_by:
+            line.append(f" by {clean(status.polled_by, 60)}", style="dim")
+        else:
+            line.append("  nobody polls it", style="yellow")
     if status.latency_ms is not None and health is Health.OK:
         line.append(f"  {latency(status.latency_ms)}", style="dim")
     if health is Health.OK or health is Health.IDLE:
