@@ -419,9 +419,6 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from faxtui.config import ConfigError
-    from faxtui.services.registry import adapter_for
-
     config = _load(args)
     with _open_store(_store_url(args, config)) as store:
         if args.action == "list":
@@ -441,23 +438,43 @@ def cmd_watch(args: argparse.Namespace) -> int:
                              one_line(e.label))
                     print("  ".join(cells).rstrip())
             return EXIT_OK
-        try:
-            acc = config.account(args.account)
-        except ConfigError as exc:
-            raise UsageError(str(exc)) from None
+        name = args.account
+        service = _watch_service(config, store, name, _store_name(_store_url(args, config)))
         if args.action == "add":
+            from faxtui.services.registry import adapter_for
+
             try:
-                ids = [adapter_for(acc.service).validate_id(i) for i in args.ids]
+                ids = [adapter_for(service).validate_id(i) for i in args.ids]
+            except KeyError as exc:  # a service this faxtui does not know, named by the store
+                raise UsageError(f"account {name!r}: {exc.args[0]}") from None
             except ValueError as exc:
-                raise UsageError(f"account {acc.name!r}: {exc}") from None
+                raise UsageError(f"account {name!r}: {exc}") from None
             for i in ids:
-                store.add_watch(acc.name, i, args.label)
-            print(f"Watching {len(ids)} id(s) on {acc.name}")
+                store.add_watch(name, i, args.label)
+            print(f"Watching {len(ids)} id(s) on {name}")
             return EXIT_OK
-        missing = [i for i in args.ids if not store.remove_watch(acc.name, i.strip())]
+        missing = [i for i in args.ids if not store.remove_watch(name, i.strip())]
         for i in missing:
-            print(f"faxtui: {i!r} was not on the watch list of {acc.name}", file=sys.stderr)
+            print(f"faxtui: {i!r} was not on the watch list of {name}", file=sys.stderr)
         return EXIT_FAILED if missing else EXIT_OK
+
+
+def _watch_service(config: Config, store: Any, name: str, store_name: str) -> str:
+    """The service of the account `watch add|remove` names: the config's when it is configured,
+    else the store's (what its poller wrote), so a viewer needs neither the account nor its secrets."""
+    import time
+
+    if config.has_account(name):
+        return config.account(name).service
+    for record in store.account_records(time.time()):
+        if record.account == name:
+            if record.service is None:
+                raise UsageError(f"{store_name} does not say which service account {name!r} uses, and "
+                                 f"{config.path} has no account of that name")
+            return str(record.service)
+    configured = ", ".join(a.name for a in config.accounts) or "none configured"
+    raise UsageError(f"no account named {name!r} in {config.path} (accounts: {configured}) "
+                     f"nor in {store_name}")
 
 
 # --- db ------------------------------------------------------------------------------------

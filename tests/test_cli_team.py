@@ -6,6 +6,7 @@ account only the store knows."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -222,3 +223,59 @@ def test_status_no_poll_in_a_process_of_its_own_reads_a_postgresql_store(
     text = subprocess.run([sys.executable, "-m", "faxtui", "status", "--no-poll"], env=env,
                           capture_output=True, text=True, timeout=60, check=False)
     assert text.returncode == 0 and text.stdout.startswith("ifx (interfax): OK; polled by desk-1:4242, ")
+
+
+# --- watch from any machine --------------------------------------------------------------------
+
+
+def test_watch_works_on_an_account_only_the_store_knows(
+    viewer: Path, store_url: str, poller_store: StateStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_team(poller_store)
+    code, out, err = run(capsys, "watch", "add", "--store", store_url, "--account", "cc", "--label", "urgent",
+                         "br00ff", "JRI-INV-7")
+    assert (code, out, err) == (0, "Watching 2 id(s) on cc\n", "")
+    # the poller's connection sees it
+    assert {w.lookup_id for w in poller_store.watch_list("cc")} == {"br00ff", "JRI-INV-7"}
+    code, _, err = run(capsys, "watch", "add", "--store", store_url, "--account", "ifx", "br00ff")
+    assert code == 2 and err.count("\n") == 1 and err.startswith("faxtui: account 'ifx': ")  # ifx is InterFax
+    assert run(capsys, "watch", "add", "--store", store_url, "--account", "ifx", "812345678")[0] == 0
+    code, out, _ = run(capsys, "watch", "list", "--json", "--store", store_url)
+    assert code == 0
+    assert {(e["account"], e["id"]) for e in json.loads(out)} == {
+        ("cc", "br00ff"), ("cc", "JRI-INV-7"), ("ifx", "700000001"), ("ifx", "812345678")}
+    assert run(capsys, "watch", "remove", "--store", store_url, "--account", "cc", "br00ff")[0] == 0
+    assert [w.lookup_id for w in poller_store.watch_list("cc")] == ["JRI-INV-7"]
+    code, _, err = run(capsys, "watch", "remove", "--store", store_url, "--account", "cc", "br00ff")
+    assert code == 1 and "'br00ff' was not on the watch list of cc" in err
+    assert not viewer.exists()
+
+
+def test_watch_on_an_account_nobody_knows_names_both_places(
+    viewer: Path, store_url: str, poller_store: StateStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_team(poller_store)
+    for verb in ("add", "remove"):
+        code, _, err = run(capsys, "watch", verb, "--store", store_url, "--account", "ghost", "812345678")
+        assert code == 2
+        assert err == (f"faxtui: no account named 'ghost' in {viewer} (accounts: none configured) "
+                       f"nor in {store_url}\n")
+    poller_store.save_account_state("legacy", None, None, NOW)  # written before the store kept services
+    code, _, err = run(capsys, "watch", "add", "--store", store_url, "--account", "legacy", "812345678")
+    assert code == 2 and err.count("\n") == 1 and "does not say which service account 'legacy' uses" in err
+    assert poller_store.watch_list("ghost") == [] and poller_store.watch_list("legacy") == []
+
+
+def test_watch_on_a_configured_account_keeps_using_the_config(
+    viewer: Path, store_url: str, poller_store: StateStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    viewer.parent.mkdir(parents=True, exist_ok=True)
+    viewer.write_text('[[accounts]]\nname = "mine"\nservice = "concord"\nuser_id = "mbx0000000001"\n'
+                      'token_env = "NOT_SET_HERE"\n')
+    os.chmod(viewer, 0o600)
+    code, out, err = run(capsys, "watch", "add", "--store", store_url, "--account", "mine", "br00aa")
+    assert (code, out) == (0, "Watching 1 id(s) on mine\n"), err  # the store has never heard of it
+    code, _, err = run(capsys, "watch", "add", "--store", store_url, "--account", "mine", "12345")
+    assert code == 2 and "account 'mine'" in err  # a Concord account takes no InterFax id
+    code, _, err = run(capsys, "watch", "add", "--store", store_url, "--account", "ghost", "12345")
+    assert code == 2 and "(accounts: mine)" in err
