@@ -20,7 +20,7 @@ from pg_fixtures import PASSWORD, PASSWORD_ROLE, PgServer
 import faxtui.clock
 from faxtui.cli import main
 from faxtui.model import JobState
-from faxtui.store import StateStore, open_store
+from faxtui.store import StateStore, StoreError, open_store
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 STATUS_KEYS = {"name", "service", "ok", "error", "warning", "polled_at", "latency_ms", "jobs"}
@@ -279,3 +279,31 @@ def test_watch_on_a_configured_account_keeps_using_the_config(
     assert code == 2 and "account 'mine'" in err  # a Concord account takes no InterFax id
     code, _, err = run(capsys, "watch", "add", "--store", store_url, "--account", "ghost", "12345")
     assert code == 2 and "(accounts: mine)" in err
+
+
+def test_a_read_only_viewer_role_reads_the_picture_and_adds_watches(
+    viewer: Path, pg_server: PgServer, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's PostgreSQL set-up: `db init` as the owner, its GRANTs run, then a viewer role
+    with no account config reads the store and adds a watch request, and may write nothing else."""
+    dbname = pg_url.rsplit("/", 1)[1]
+    role = f"viewer_{dbname}"
+    code, out, err = run(capsys, "db", "init", "--store", pg_url, "--viewer-role", role)
+    assert code == 0, err
+    with pg_server.admin(dbname) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        for line in out.splitlines():
+            if not line.startswith("--"):
+                conn.execute(line)
+    with open_store(pg_url) as owner:
+        seed_team(owner)
+    viewer_url = pg_server.url(dbname, user=role)
+    code, out, err = run(capsys, "status", "--no-poll", "--store", viewer_url, "--account", "ifx")
+    assert code == 0, err
+    assert out.startswith("ifx (interfax): OK; polled by desk-1:4242, last good poll 12s ago, 2 jobs")
+    code, out, err = run(capsys, "watch", "add", "--store", viewer_url, "--account", "ifx", "812345678")
+    assert (code, out) == (0, "Watching 1 id(s) on ifx\n"), err
+    with open_store(pg_url) as owner:
+        assert {w.lookup_id for w in owner.watch_list("ifx")} == {"700000001", "812345678"}
+    with open_store(viewer_url) as as_viewer, pytest.raises(StoreError, match="permission denied"):
+        as_viewer.save_account_state("ifx", None, "forged by a viewer", NOW)
