@@ -11,13 +11,15 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from faxtui import __version__
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from faxtui.config import AccountConfig, Config, SecretRef
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -57,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="poll every (or the named) account once and print")
     _common(status)
     status.add_argument("--json", action="store_true", help="one JSON object (DESIGN §2)")
+    status.add_argument("--no-poll", action="store_true",
+                        help="call no service: print what the store holds (every account it knows), "
+                             "who polls each account and how old its last good poll is; no secret needed")
     status.add_argument("--account", action="append", metavar="NAME", help="only this account (repeatable)")
 
     accounts = sub.add_parser("accounts", help="manage accounts")
@@ -162,7 +167,7 @@ def _open_store(url: str | None) -> Any:
 # --- status --------------------------------------------------------------------------------
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def cmd_status(args: argparse.Namespace, *, now: Callable[[], datetime] | None = None) -> int:
     import asyncio
 
     from faxtui.clock import utc_now
@@ -170,6 +175,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from faxtui.poller import Poller
     from faxtui.report import dumps_json, status_json, write_table
 
+    if args.no_poll:
+        return _status_from_store(args, now or utc_now)
     config = _load(args)
     if not config.accounts:
         raise UsageError(f"{config.path}: no accounts configured (add one with `faxtui accounts add`)")
@@ -212,6 +219,74 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _order_key(job_id: str) -> int:
     return int(job_id) if job_id.isdigit() else 0
+
+
+def _store_name(url: str | None) -> str:
+    """How a message names the store (never with a password)."""
+    if url is not None:
+        from faxtui.store.url import redact_url
+
+        return redact_url(url)
+    from faxtui.paths import data_dir
+
+    return f"the store in {data_dir()}"
+
+
+def _require_sqlite_file(url: str | None) -> None:
+    """A command that only reads the store must not create one: a SQLite file that is not there is
+    a mistyped path (or a poller that never ran), said in one line."""
+    from faxtui.store import StoreError
+    from faxtui.store.url import parse_store_url
+
+    if url is None:
+        from faxtui.paths import data_dir
+        from faxtui.store.sqlite import DB_FILENAME
+
+        path = data_dir() / DB_FILENAME
+    else:
+        try:
+            location = parse_store_url(url)
+        except StoreError as exc:
+            raise UsageError(str(exc)) from None
+        if location.path is None:
+            return
+        path = location.path
+    if not path.exists():
+        raise UsageError(f"no store at {path} (a poller creates it; so does `faxtui db init`)")
+
+
+def _status_from_store(args: argparse.Namespace, now: Callable[[], datetime]) -> int:
+    """`faxtui status --no-poll`: the store's picture, no service called, no secret or account
+    config needed (the config is read only to find the store when neither --store nor
+    $FAXTUI_STORE names it). Exit 1 when an account's last poll failed or its last good poll is
+    older than 3 poll intervals."""
+    from faxtui.report import dumps_json, store_status_json, store_view, write_table
+
+    url = _store_url(args, None)
+    _require_sqlite_file(url)
+    with _open_store(url) as store:
+        at = now()
+        records = {r.account: r for r in store.account_records(at.timestamp())}
+        names: list[str] = list(dict.fromkeys(args.account)) if args.account else list(records)
+        unknown = [n for n in names if n not in records]
+        if unknown:
+            known = ", ".join(records) or "none yet: no poller has written to it"
+            raise UsageError(f"{_store_name(url)} knows no account named {unknown[0]!r} (accounts: {known})")
+        jobs = sorted(
+            (j for name in names for j in store.load_jobs(name)),
+            key=lambda j: (names.index(j.account), -_order_key(j.job_id)),
+        )
+        watched = {(w.account, w.lookup_id) for w in store.watch_list()}
+    counts = {name: sum(1 for j in jobs if j.account == name) for name in names}
+    views = [store_view(records[name], counts[name], at) for name in names]
+    if args.json:
+        sys.stdout.write(dumps_json(store_status_json(views, jobs, watched, at)))
+        sys.stdout.write("\n")
+    elif not views:
+        print(f"{_store_name(url)} knows no account yet (no poller has written to it)")
+    else:
+        write_table([v.status for v in views], jobs, sys.stdout, views={v.status.name: v for v in views})
+    return EXIT_FAILED if any(v.failing for v in views) else EXIT_OK
 
 
 # --- accounts ------------------------------------------------------------------------------
@@ -350,9 +425,6 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from faxtui.config import ConfigError
-    from faxtui.services.registry import adapter_for
-
     config = _load(args)
     with _open_store(_store_url(args, config)) as store:
         if args.action == "list":
@@ -372,23 +444,43 @@ def cmd_watch(args: argparse.Namespace) -> int:
                              one_line(e.label))
                     print("  ".join(cells).rstrip())
             return EXIT_OK
-        try:
-            acc = config.account(args.account)
-        except ConfigError as exc:
-            raise UsageError(str(exc)) from None
+        name = args.account
+        service = _watch_service(config, store, name, _store_name(_store_url(args, config)))
         if args.action == "add":
+            from faxtui.services.registry import adapter_for
+
             try:
-                ids = [adapter_for(acc.service).validate_id(i) for i in args.ids]
+                ids = [adapter_for(service).validate_id(i) for i in args.ids]
+            except KeyError as exc:  # a service this faxtui does not know, named by the store
+                raise UsageError(f"account {name!r}: {exc.args[0]}") from None
             except ValueError as exc:
-                raise UsageError(f"account {acc.name!r}: {exc}") from None
+                raise UsageError(f"account {name!r}: {exc}") from None
             for i in ids:
-                store.add_watch(acc.name, i, args.label)
-            print(f"Watching {len(ids)} id(s) on {acc.name}")
+                store.add_watch(name, i, args.label)
+            print(f"Watching {len(ids)} id(s) on {name}")
             return EXIT_OK
-        missing = [i for i in args.ids if not store.remove_watch(acc.name, i.strip())]
+        missing = [i for i in args.ids if not store.remove_watch(name, i.strip())]
         for i in missing:
-            print(f"faxtui: {i!r} was not on the watch list of {acc.name}", file=sys.stderr)
+            print(f"faxtui: {i!r} was not on the watch list of {name}", file=sys.stderr)
         return EXIT_FAILED if missing else EXIT_OK
+
+
+def _watch_service(config: Config, store: Any, name: str, store_name: str) -> str:
+    """The service of the account `watch add|remove` names: the config's when it is configured,
+    else the store's (what its poller wrote), so a viewer needs neither the account nor its secrets."""
+    import time
+
+    if config.has_account(name):
+        return config.account(name).service
+    for record in store.account_records(time.time()):
+        if record.account == name:
+            if record.service is None:
+                raise UsageError(f"{store_name} does not say which service account {name!r} uses, and "
+                                 f"{config.path} has no account of that name")
+            return str(record.service)
+    configured = ", ".join(a.name for a in config.accounts) or "none configured"
+    raise UsageError(f"no account named {name!r} in {config.path} (accounts: {configured}) "
+                     f"nor in {store_name}")
 
 
 # --- db ------------------------------------------------------------------------------------

@@ -10,13 +10,17 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from faxtui.errors import one_line
 from faxtui.jsonio import job_to_json
 from faxtui.model import STATE_SYMBOL, AccountStatus, FaxJob, Health, JobState
+
+if TYPE_CHECKING:
+    from faxtui.store.interface import AccountRecord
 
 STATE_COLOUR = {
     JobState.QUEUED: "36",
@@ -62,6 +66,119 @@ def status_json(
     }
 
 
+STALE_AFTER_INTERVALS = 3
+"""`status --no-poll`: an account whose last good poll is older than this many poll intervals fails."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreView:
+    """One account as the store shows it (`faxtui status --no-poll`), judged at one moment: what
+    its poller last wrote, who polls it, and how old its last good poll is."""
+
+    status: AccountStatus
+    polled_by: str | None
+    """"host:pid" of the live lease holder, None when nobody polls it."""
+    poll_seconds: float | None
+    """Its poll interval, as its poller last wrote it; None when the store does not say."""
+    age_seconds: float | None
+    """Seconds since its last good poll; None when it never had one."""
+
+    @property
+    def stale(self) -> bool | None:
+        """Whether the last good poll is older than STALE_AFTER_INTERVALS intervals (True when there
+        never was one); None when the interval is unknown, so freshness cannot be judged."""
+        if self.age_seconds is None:
+            return True
+        if self.poll_seconds is None or self.poll_seconds <= 0:
+            return None
+        return self.age_seconds > STALE_AFTER_INTERVALS * self.poll_seconds
+
+    @property
+    def failing(self) -> bool:
+        """What makes `status --no-poll` exit 1: the last poll failed, or the last good one is old."""
+        return self.status.last_error is not None or self.stale is True
+
+
+def _health(record: AccountRecord) -> Health:
+    """The health its poller wrote; a store written before health was kept: from the last poll."""
+    if not record.health:
+        if record.last_error is not None:
+            return Health.ERROR
+        return Health.OK if record.last_good_poll is not None else Health.PENDING
+    try:
+        return Health(record.health)
+    except ValueError:
+        return Health.ERROR
+
+
+def store_view(record: AccountRecord, jobs: int, now: datetime) -> StoreView:
+    """How `status --no-poll` sees an account record of the store at `now` (aware)."""
+    good = record.last_good_poll
+    status = AccountStatus(
+        name=record.account, service=record.service or "unknown", health=_health(record),
+        last_good_poll=good, last_error=record.last_error, jobs=jobs,
+    )
+    age = None if good is None else max(0.0, (now - good).total_seconds())
+    return StoreView(status, record.holder, record.poll_seconds, age)
+
+
+def store_status_json(
+    views: Sequence[StoreView], jobs: Sequence[FaxJob], watched: set[tuple[str, str]], generated_at: datetime,
+) -> dict[str, Any]:
+    """`status --no-poll --json`: the object of `status_json`, each account with, besides, `poller`
+    (DESIGN §2) and `polled_by` (the lease holder, or null), `last_good_poll_age_seconds`,
+    `poll_seconds` and `stale` (null: the interval is unknown); `ok` is false when it is stale."""
+    data = status_json([v.status for v in views], jobs, watched, generated_at)
+    for entry, view in zip(data["accounts"], views, strict=True):
+        entry["ok"] = bool(entry["ok"]) and not view.failing
+        entry["poller"] = view.polled_by
+        entry["polled_by"] = view.polled_by
+        entry["last_good_poll_age_seconds"] = None if view.age_seconds is None else round(view.age_seconds, 1)
+        entry["poll_seconds"] = view.poll_seconds
+        entry["stale"] = view.stale
+    return data
+
+
+def ago(seconds: float) -> str:
+    """A short age: 42s, 5m03s, 2h05m, 3d04h."""
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def _store_line(view: StoreView, count: int) -> str:
+    """An account's line of `status --no-poll`: its verdict, then who polls it, how old its last
+    good poll is and how many jobs the store holds of it."""
+    s = view.status
+    good = None if view.age_seconds is None else f"last good poll {ago(view.age_seconds)} ago"
+    if s.last_error is not None:
+        verdict = f"FAILED: {s.last_error}"
+    elif good is None:
+        verdict = "NO GOOD POLL YET"
+    elif view.stale:
+        assert view.poll_seconds is not None
+        verdict = (f"STALE: {good}, more than {STALE_AFTER_INTERVALS} poll intervals "
+                   f"({view.poll_seconds:g} s)")
+        good = None
+    elif s.health is Health.IDLE:
+        verdict = "OK (nothing to watch)"
+    elif s.health is Health.OK:
+        verdict = "OK"
+    else:
+        verdict = s.health.value.replace("_", " ")
+    if good is not None and view.stale is None:
+        good += " (poll interval unknown: freshness not judged)"
+    who = f"polled by {view.polled_by}" if view.polled_by else "nobody polls it"
+    details = ", ".join(part for part in (who, good, f"{count} jobs") if part)
+    service = s.service if s.service != "unknown" else "service unknown"
+    return f"{s.name} ({service}): {verdict}; {details}"
+
+
 _UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -97,12 +214,20 @@ def _num(value: int | None) -> str:
 
 
 def write_table(
-    statuses: Sequence[AccountStatus], jobs: Sequence[FaxJob], out: TextIO, *, width: int | None = None
+    statuses: Sequence[AccountStatus], jobs: Sequence[FaxJob], out: TextIO, *, width: int | None = None,
+    views: Mapping[str, StoreView] | None = None,
 ) -> None:
+    """The account lines, then the jobs table. With `views` (`status --no-poll`), an account's line
+    says instead who polls it and how old its last good poll is."""
     colour = use_colour(out)
     width = width or shutil.get_terminal_size((100, 24)).columns
     for s in statuses:
-        if s.health in (Health.OK, Health.IDLE):
+        view = views.get(s.name) if views is not None else None
+        failed = s.health not in (Health.OK, Health.IDLE)
+        if view is not None:
+            line = _store_line(view, sum(1 for j in jobs if j.account == s.name))
+            failed = view.failing
+        elif s.health in (Health.OK, Health.IDLE):
             latency = f"{s.latency_ms:.0f} ms" if s.latency_ms is not None else "-"
             verdict = "OK" if s.health is Health.OK else "OK (nothing to watch)"
             count = sum(1 for j in jobs if j.account == s.name)
@@ -112,7 +237,7 @@ def write_table(
         else:
             line = f"{s.name} ({s.service}): FAILED: {s.last_error or s.health.value}"
         line = one_line(line, 10_000)  # inert before any colour of ours is added
-        if colour and s.health not in (Health.OK, Health.IDLE):
+        if colour and failed:
             line = f"\x1b[31m{line}\x1b[0m"
         out.write(line)
         out.write("\n")
