@@ -174,6 +174,7 @@ def cmd_status(args: argparse.Namespace, *, now: Callable[[], datetime] | None =
     from faxtui.config import ConfigError
     from faxtui.poller import Poller
     from faxtui.report import dumps_json, status_json, write_table
+    from faxtui.team.leases import holder_name
 
     if args.no_poll:
         return _status_from_store(args, now or utc_now)
@@ -197,6 +198,9 @@ def cmd_status(args: argparse.Namespace, *, now: Callable[[], datetime] | None =
                 statuses = await poller.poll_once(names)
             finally:
                 await poller.aclose()
+            polled_by = holder_name()
+            for polled in statuses.values():
+                polled.polled_by = polled_by  # DESIGN §2 "poller": this process polled it
             answered = {n for n, s in statuses.items() if s.last_error is None}
             jobs = sorted(
                 (j for j in poller.jobs.values() if j.account in answered),
@@ -508,15 +512,35 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_poll(args: argparse.Namespace) -> int:
     from faxtui.headless import run_poll
+    from faxtui.poller import Poller
     from faxtui.store.url import redact_url
 
     config = _load(args)
     if not config.accounts:
         raise UsageError(f"{config.path}: no accounts configured (add one with `faxtui accounts add`)")
     url = _store_url(args, config)
+    metrics_at: str | None = args.metrics
+    if metrics_at is not None:
+        from faxtui.metrics import parse_address
+
+        try:
+            parse_address(metrics_at)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+    def serve_metrics(poller: Poller) -> Callable[[], None] | None:
+        if metrics_at is None:
+            return None
+        from faxtui.metrics import start_metrics
+
+        return start_metrics(metrics_at, poller).close
+
     with _open_store(url) as store:
         where = redact_url(url) if url else "SQLite in the data directory"
-        return run_poll(config, store, where)
+        try:
+            return run_poll(config, store, where, on_start=serve_metrics)
+        except OSError as exc:  # the metrics address cannot be served (in use, not this machine's)
+            raise UsageError(str(exc)) from None
 
 
 # --- entry ---------------------------------------------------------------------------------

@@ -207,6 +207,9 @@ class Poller:
         self._held: dict[str, float] = {}
         """Team mode: the accounts whose lease this process holds, and when it last renewed each."""
         self._follower = JobFollower()
+        self.poll_results: dict[str, dict[str, int]] = {}
+        """Per account, the polls this process made by result (`ok` or the health it failed
+        with), since it started: for the metrics."""
         self._setup(config)
         self._load_state()
 
@@ -624,7 +627,12 @@ class Poller:
         latency_ms = (self._monotonic() - started) * 1000 / max(1, outcome.calls)
         self._succeeded(loop, outcome, latency_ms)
 
+    def _count(self, account: str, result: str) -> None:
+        results = self.poll_results.setdefault(account, {})
+        results[result] = results.get(result, 0) + 1
+
     def _succeeded(self, loop: _AccountLoop, outcome: PollOutcome, latency_ms: float) -> None:
+        self._count(loop.config.name, "ok")
         status = loop.status
         now = self._now()
         recovered = status.consecutive_failures > 0
@@ -702,6 +710,7 @@ class Poller:
         first = status.consecutive_failures == 0
         status.consecutive_failures += 1
         status.health = _health_for(error)
+        self._count(loop.config.name, status.health.value)
         status.last_error = loop.redactor()(one_line(str(error)))
         status.warning = None  # the error says more; the next good poll says what still holds
         min_delay = 0.0

@@ -59,6 +59,7 @@ def status_json(
                 "polled_at": iso(s.last_good_poll) if s.health in (Health.OK, Health.IDLE) else None,
                 "latency_ms": None if s.latency_ms is None else round(s.latency_ms, 1),
                 "jobs": sum(1 for j in jobs if j.account == s.name),
+                "poller": s.polled_by,
             }
             for s in statuses
         ],
@@ -126,13 +127,12 @@ def store_status_json(
     views: Sequence[StoreView], jobs: Sequence[FaxJob], watched: set[tuple[str, str]], generated_at: datetime,
 ) -> dict[str, Any]:
     """`status --no-poll --json`: the object of `status_json`, each account with, besides, `poller`
-    (DESIGN §2) and `polled_by` (the lease holder, or null), `last_good_poll_age_seconds`,
+    (DESIGN §2: the lease holder, or null), `last_good_poll_age_seconds`,
     `poll_seconds` and `stale` (null: the interval is unknown); `ok` is false when it is stale."""
     data = status_json([v.status for v in views], jobs, watched, generated_at)
     for entry, view in zip(data["accounts"], views, strict=True):
         entry["ok"] = bool(entry["ok"]) and not view.failing
         entry["poller"] = view.polled_by
-        entry["polled_by"] = view.polled_by
         entry["last_good_poll_age_seconds"] = None if view.age_seconds is None else round(view.age_seconds, 1)
         entry["poll_seconds"] = view.poll_seconds
         entry["stale"] = view.stale

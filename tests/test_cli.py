@@ -55,7 +55,9 @@ def test_status_json_matches_the_contract(sim: SimServer, env: dict[str, str]) -
     accounts = {a["name"]: a for a in data["accounts"]}
     assert set(accounts) == {"ops-interfax", "ops-concord"}
     for acc in accounts.values():
-        assert set(acc) == {"name", "service", "ok", "error", "warning", "polled_at", "latency_ms", "jobs"}
+        assert set(acc) == {"name", "service", "ok", "error", "warning", "polled_at", "latency_ms", "jobs",
+                            "poller"}
+        assert acc["poller"].rsplit(":", 1)[1].isdigit()  # host:pid of the process that polled it
         assert acc["ok"] is True and acc["error"] is None and acc["warning"] is None
         assert isinstance(acc["latency_ms"], float) and acc["jobs"] > 0
     assert accounts["ops-interfax"]["jobs"] == 40

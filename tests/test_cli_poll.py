@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from test_rate_limits import START, config_of, interfax
 
@@ -125,15 +127,22 @@ def test_sigterm_ends_a_poller_with_0_and_hands_its_accounts_over(
     assert not any(PASSWORD in line for line in first.lines + second.lines)
 
 
-def test_an_account_failing_and_recovering_is_one_line_each_without_its_secret(
+def test_failing_recovering_and_metrics_of_a_poller_without_its_secret(
     sim: SimServer, tmp_path: Path
 ) -> None:
     save_config(config_of(tmp_path, interfax(sim, "desk", "desk", PASSWORD, poll=10)))
     sim.faults.add("interfax:http503:n=1")
-    poller = PollProcess([], environment(tmp_path))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    poller = PollProcess(["--metrics", f"127.0.0.1:{port}"], environment(tmp_path))
     try:
         poller.wait_for("account desk: HTTP 503")
         poller.wait_for("account desk: recovered")
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert 'faxtui_account_polling{account="desk"} 1.0' in metrics
+        assert 'faxtui_account_up{account="desk",service="interfax"} 1.0' in metrics
+        assert PASSWORD not in metrics
     finally:
         poller.proc.terminate()
         assert poller.finish() == 0
@@ -147,6 +156,8 @@ def test_an_account_failing_and_recovering_is_one_line_each_without_its_secret(
         (["--store", "mysql://db/faxtui"], "store URL"),
         (["--store", "postgresql://faxtui:hunter2@127.0.0.1:1/faxtui"], "127.0.0.1"),
         (["--config", "/nonexistent/faxtui.toml"], "no accounts configured"),
+        (["--metrics", "nonsense"], "metrics address"),
+        (["--metrics", "192.0.2.1:9464"], "cannot serve metrics"),
     ],
 )
 def test_a_bad_store_url_or_config_exits_2_with_one_line(

@@ -24,7 +24,7 @@ from faxtui.store import StateStore, StoreError, open_store
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 STATUS_KEYS = {"name", "service", "ok", "error", "warning", "polled_at", "latency_ms", "jobs"}
-TEAM_KEYS = {"poller", "polled_by", "last_good_poll_age_seconds", "poll_seconds", "stale"}
+TEAM_KEYS = {"poller", "last_good_poll_age_seconds", "poll_seconds", "stale"}
 ERROR = "HTTP 503 from ws.concordfax.com"
 
 
@@ -120,11 +120,11 @@ def test_status_no_poll_json_is_the_status_object_plus_the_team_keys(
     assert accounts["ifx"] == {
         "name": "ifx", "service": "interfax", "ok": True, "error": None, "warning": None,
         "polled_at": "2026-11-22T09:59:48Z", "latency_ms": None, "jobs": 2,
-        "poller": "desk-1:4242", "polled_by": "desk-1:4242", "last_good_poll_age_seconds": 12.0,
+        "poller": "desk-1:4242", "last_good_poll_age_seconds": 12.0,
         "poll_seconds": 10.0, "stale": False,
     }
     cc = accounts["cc"]
-    assert (cc["ok"], cc["error"], cc["polled_by"]) == (False, ERROR, None)
+    assert (cc["ok"], cc["error"], cc["poller"]) == (False, ERROR, None)
     assert cc["last_good_poll_age_seconds"] == 600.0
     jobs = {(j["account"], j["id"]): j for j in data["jobs"]}
     assert set(jobs) == {("ifx", "700000001"), ("ifx", "700000002"), ("cc", "br001h0000000001")}
@@ -216,7 +216,7 @@ def test_status_no_poll_in_a_process_of_its_own_reads_a_postgresql_store(
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     account = json.loads(result.stdout)["accounts"][0]
-    assert (account["name"], account["polled_by"], account["ok"], account["jobs"]) == ("ifx", "desk-1:4242",
+    assert (account["name"], account["poller"], account["ok"], account["jobs"]) == ("ifx", "desk-1:4242",
                                                                                       True, 5)
     assert 3 <= account["last_good_poll_age_seconds"] < 30  # measured with the wall clock
     assert not Path(env["FAXTUI_CONFIG"]).exists() and not Path(env["FAXTUI_DATA_DIR"]).exists()
