@@ -493,6 +493,7 @@ class Poller:
         if other is None:
             self._held[name] = now
             self._follower.forget(name)
+            self._reload_account(name)
             loop.next_due = 0.0
             status.polled_by, status.following = team.holder, False
             log.info("account %s: lease taken: this process polls it", name)
@@ -503,6 +504,22 @@ class Poller:
             log.info("account %s: polled by %s; standing by", name, other)
             self._emit(AccountUpdated(status, self._now()))
         return False
+
+    def _reload_account(self, account: str) -> None:
+        """Taking an account over: start from what its last poller stored, so the first poll
+        neither repeats the transitions it recorded nor misses the ones it did not see."""
+        try:
+            stored = self.store.load_jobs(account)
+        except StoreError as err:
+            log.warning("account %s: could not read what its last poller stored: %s", account, err)
+            return
+        for key in [key for key in self.jobs if key[0] == account]:
+            del self.jobs[key]
+        for job in stored:
+            self.jobs[job.key] = job
+            if job.lookup_id:
+                self._resolved[(account, job.lookup_id)] = job.job_id
+        self.statuses[account].jobs = len(stored)
 
     def _renew_leases(self, team: TeamOptions) -> None:
         """Renew each held lease that is due; one another process took (this one was too late or
@@ -680,12 +697,9 @@ class Poller:
         """Write a good poll to the store. The screen must not freeze because the disk is full or the
         database is locked: a failure here is logged and kept in `store_error`, and polling goes on."""
         try:
-            if jobs:
-                self.store.save_jobs(jobs, now)
-            if changes:
-                self.store.record_transitions([Transition.from_change(c) for c in changes])
-            self.store.save_account_state(loop.config.name, now, None, now)
-            self._publish_status(loop, Health.OK, now)
+            acc = loop.config
+            self.store.save_poll(acc.name, jobs, [Transition.from_change(c) for c in changes], at=now,
+                                 service=acc.service, poll_seconds=acc.poll_seconds)
             clock = self._monotonic()
             if self._store_pruned_at is None or clock - self._store_pruned_at > STORE_PRUNE_SECONDS:
                 self._store_pruned_at = clock

@@ -102,3 +102,18 @@ def test_changed_says_when_another_process_committed(store: StateStore, other: S
         seen = other.changed()
     assert seen
     assert not other.changed()  # once per change
+
+
+def test_a_poll_is_saved_whole_or_not_at_all(store: StateStore) -> None:
+    from faxtui.store import Transition
+
+    job = interfax_job(5, JobState.DELIVERED, account="ifx")
+    good = Transition("ifx", job.job_id, AT, "sending", "delivered", -3, 0, "OK")
+    bad = Transition("ifx", job.job_id, datetime(2026, 11, 22, 9, 0), "sending", "delivered", -3, 0, "OK")
+    with pytest.raises(ValueError, match="naive"):  # the second write of the poll fails ...
+        store.save_poll("ifx", [job], [bad], at=AT, service="interfax", poll_seconds=10.0)
+    assert store.load_jobs("ifx") == [] and store.history("ifx", job.job_id) == []  # ... none of it stays
+    store.save_poll("ifx", [job], [good], at=AT, service="interfax", poll_seconds=10.0)
+    assert store.load_jobs("ifx") == [job] and len(store.history("ifx", job.job_id)) == 1
+    (record,) = store.account_records(T0)
+    assert (record.health, record.last_good_poll, record.poll_seconds) == ("ok", AT, 10.0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -174,4 +175,38 @@ async def test_a_follower_needs_no_account_and_never_calls(
             await viewer.stop()
     finally:
         await poller.stop()
+    assert refused(sim) == 0
+
+
+async def test_a_standby_taking_over_neither_repeats_nor_loses_a_transition(
+    sim: SimServer, clock: FakeClock, tmp_path: Path, store_url: str
+) -> None:
+    # Headless pollers (`faxtui poll`) do not follow: the standby's picture is what it loaded at
+    # start. Taking over, it must start from what the dead poller stored.
+    config = config_of(tmp_path, interfax(sim, "desk", "desk", "desk-pass", poll=POLL))
+    a = Process(config, store_url, clock, TeamOptions("poll-a:1", follow=False))
+    await clock.advance(1)
+    b = Process(config, store_url, clock, TeamOptions("poll-b:2", follow=False))
+    try:
+        await clock.advance(600)
+        dead, survivor = holder(a, b)
+        await dead.stop(crash=True)
+        await clock.run_until(lambda: survivor.poller.holds_lease("desk"), within=120)
+        await clock.advance(1200)
+    finally:
+        for process in (a, b):
+            if not process.task.done():
+                await process.stop()
+    with contextlib.closing(open_store(store_url)) as store:
+        jobs = store.load_jobs("desk")
+        broken = []
+        for job in jobs:
+            history = store.history("desk", job.job_id)
+            for before, after in itertools.pairwise(history):
+                if (after.old_state, after.old_code) != (before.new_state, before.new_code):
+                    broken.append((job.job_id, before, after))
+            last = history[-1] if history else None
+            if last is None or (last.new_state, last.new_code) != (job.state.value, job.status_code):
+                broken.append((job.job_id, last, job.state))
+    assert len(jobs) > 40 and broken == []
     assert refused(sim) == 0

@@ -149,6 +149,14 @@ class StateStore(CallLedger, Protocol):
 
     def load_account_states(self) -> dict[str, tuple[datetime | None, str | None]]: ...
 
+    def save_poll(
+        self, account: str, jobs: Sequence[FaxJob], transitions: Sequence[Transition], *, at: datetime,
+        service: str, poll_seconds: float,
+    ) -> None:
+        """A good poll in one transaction: `save_jobs`, `record_transitions`, the account's state
+        (last good poll `at`, no error) and status (health ok)."""
+        ...
+
     def save_account_status(
         self, account: str, *, service: str, health: str, poll_seconds: float, at: datetime
     ) -> None:

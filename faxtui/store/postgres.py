@@ -408,6 +408,18 @@ class PostgresStore:
                 (account, good, last_error, _utc(at)),
             )
 
+    def save_poll(
+        self, account: str, jobs: Sequence[FaxJob], transitions: Sequence[Transition], *, at: datetime,
+        service: str, poll_seconds: float,
+    ) -> None:
+        """A good poll, in one transaction (the writes inside are savepoints of it): its changed
+        jobs, their transitions, the account's health; a process killed midway leaves all or none."""
+        with self._write():
+            self.save_jobs(jobs, at)
+            self.record_transitions(transitions)
+            self.save_account_state(account, at, None, at)
+            self.save_account_status(account, service=service, health="ok", poll_seconds=poll_seconds, at=at)
+
     def load_account_states(self) -> dict[str, tuple[datetime | None, str | None]]:
         """Last known health per account: (last good poll, last error)."""
         rows = self._read("SELECT account, last_good_poll, last_error FROM accounts_state ORDER BY account")

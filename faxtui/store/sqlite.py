@@ -141,6 +141,8 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = conn
         self._lock = threading.RLock()
         self._data_version: int | None = None
+        self._in_write = False
+        """Inside a write transaction of this store (a nested `_write` joins it)."""
         self.path = path
         self.recovered_from = recovered_from
         self.salvaged: dict[str, int] = salvaged or {}
@@ -220,18 +222,26 @@ class SqliteStore:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction, taking the write lock at BEGIN (waits up to the busy timeout)."""
+        """One short write transaction, taking the write lock at BEGIN (waits up to the busy timeout).
+        Inside another one (`save_poll`), it is part of that one."""
         with self._lock:
             conn = self._require()
+            if self._in_write:
+                yield conn
+                return
             try:
                 conn.execute("BEGIN IMMEDIATE")
+                self._in_write = True
                 try:
                     yield conn
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
+                finally:
+                    self._in_write = False
                 conn.execute("COMMIT")
             except sqlite3.Error as err:
+                self._in_write = False
                 if conn.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
@@ -457,6 +467,19 @@ class SqliteStore:
                        last_error = excluded.last_error, updated_at = excluded.updated_at""",
                 (account, good, last_error, time_text(at)),
             )
+
+    def save_poll(
+        self, account: str, jobs: Sequence[FaxJob], transitions: Sequence[Transition], *, at: datetime,
+        service: str, poll_seconds: float,
+    ) -> None:
+        """A good poll, in one transaction: its changed jobs, their transitions, the account's
+        health. A process killed midway leaves all of it or none (a standby taking over must
+        neither miss nor repeat a transition)."""
+        with self._write():
+            self.save_jobs(jobs, at)
+            self.record_transitions(transitions)
+            self.save_account_state(account, at, None, at)
+            self.save_account_status(account, service=service, health="ok", poll_seconds=poll_seconds, at=at)
 
     def load_account_states(self) -> dict[str, tuple[datetime | None, str | None]]:
         """Last known health per account: (last good poll, last error)."""
