@@ -12,11 +12,15 @@ The `DataTable` machinery this relies on is in `faxtui.tui.textual_internals.fas
 
 from __future__ import annotations
 
+import heapq
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from itertools import compress, islice
+from operator import attrgetter, is_not
 from typing import NamedTuple
 
 from rich.text import Text
@@ -41,12 +45,19 @@ from faxtui.tui.formatting import (
 from faxtui.tui.textual_internals.fast_table import FastTable, VersionedRow
 
 SEP = "\x1f"
+_ACCOUNT = attrgetter("account")
+_JOB_ID = attrgetter("job_id")
+_STATE = attrgetter("state")
 SMALL_CHANGE = 200
 """Up to this many changed rows are rewritten cell by cell; more are reset whole (one repaint)."""
 LOAD_SLICE = 1_000
-"""Rows added per frame when many come at once (a first load, a filter cleared)."""
+"""Rows added in the first frame of a big load (a first load, a filter cleared): the top rows."""
+LOAD_SLICE_MAX = 8_000
+"""The most rows added in one later frame (below the window, they cost no painting)."""
 EXAMINE_SLICE = 2_500
-"""Jobs looked at per frame when a sync has many to look at."""
+"""Jobs looked at in one turn of the loop when a sync has many to look at."""
+SLICE_SECONDS = 0.012
+"""How long one slice of a big change may hold the loop before the rest waits for the next turn."""
 
 
 def row_key(account: str, job_id: str) -> str:
@@ -197,6 +208,21 @@ class SyncWork:
     changed: list[tuple[str, RowLook]] = field(default_factory=list)
     applied: bool = False
     """True once what the looking found has been applied (the first rows added)."""
+    runs: list[list[Placed]] = field(default_factory=list)
+    """A big change's rows to add, in runs each sorted as the table is (one per slice looked at)."""
+    pending: Iterator[Placed] | None = None
+    """Once looked at: the runs merged, the rows that sort first coming first."""
+    to_add: int = 0
+    """How many rows `pending` still holds."""
+
+    def unapplied(self) -> Iterator[str]:
+        """The keys of every job this work found to add, remove or change, or has not looked at
+        (some may already be in: looking at them again finds nothing to do)."""
+        yield from self.keys[self.examined:]
+        yield from (key for _, key, _ in self.added)
+        yield from (key for run in self.runs for _, key, _ in run)
+        yield from self.removed
+        yield from (key for key, _ in self.changed)
 
 
 class JobTable(FastTable):
@@ -217,6 +243,10 @@ class JobTable(FastTable):
         self.state_counts: Counter[JobState] = Counter()
         """How many of `jobs` are in each state (kept as jobs come and change, for the bar)."""
         self._known: dict[tuple[str, str], FaxJob] = {}
+        self._order: list[str] = []
+        """The shown rows' keys in display order (as `_row_locations` has them)."""
+        self._unordered: list[str] = []
+        """Keys of rows added since the order was last set."""
         self._shown: dict[str, JobRow] = {}
         self._dirty: set[str] = set()
         self._work: SyncWork | None = None
@@ -283,11 +313,34 @@ class JobTable(FastTable):
         self.forget(forgotten)
 
     def _take(self, jobs: Iterable[FaxJob]) -> None:
+        """Note the jobs whose object is not the one taken last time: a poll's unchanged jobs (most
+        of them) are passed over in C, and jobs new to the table (a first load: all of them) are
+        taken in bulk; only changed jobs are looked at one by one."""
+        known = self._known
+        jobs = jobs if isinstance(jobs, Sequence) else list(jobs)
+        pairs = list(zip(map(_ACCOUNT, jobs), map(_JOB_ID, jobs), strict=True))
+        olds = list(map(known.get, pairs))
+        changed = list(compress(range(len(jobs)), map(is_not, olds, jobs)))
+        if not changed:
+            return
+        new = [index for index in changed if olds[index] is None]
+        new_pairs = [pairs[index] for index in new]
+        if len(new) == len(changed) and len(set(new_pairs)) == len(new_pairs):
+            new_jobs = [jobs[index] for index in new]
+            keys = list(map(SEP.join, new_pairs))  # row_key(account, job_id)
+            known.update(zip(new_pairs, new_jobs, strict=True))
+            self.jobs.update(zip(keys, new_jobs, strict=True))
+            self._dirty.update(keys)
+            self.state_counts.update(map(_STATE, new_jobs))
+            return
+        self._take_each(jobs[index] for index in changed)
+
+    def _take_each(self, jobs: Iterable[FaxJob]) -> None:
         known, all_jobs, dirty, counts = self._known, self.jobs, self._dirty, self.state_counts
         for job in jobs:
             pair = job.key
             old = known.get(pair)
-            if old is job:
+            if old is job:  # twice in `jobs`
                 continue
             known[pair] = job
             key = row_key(*pair)
@@ -357,10 +410,7 @@ class JobTable(FastTable):
         work, self._work = self._work, None
         self.rows_to_come = 0
         if work is not None:  # unfinished: its jobs are looked at again with the rest
-            self._dirty.update(work.keys[work.examined:])
-            self._dirty.update(key for _, key, _ in work.added)
-            self._dirty.update(work.removed)
-            self._dirty.update(key for key, _ in work.changed)
+            self._dirty.update(work.unapplied())
             resort = resort or work.resort
         state = (self.job_filter, self.zone, to_zone(now, self.zone).date())
         everything = state != self._synced
@@ -386,24 +436,44 @@ class JobTable(FastTable):
         return self._work is not None
 
     def _continue(self, number: int) -> None:
-        """The next slice of a big change (unless a sync came in between and took it over)."""
+        """The next slice of a big change (unless a sync came in between and took it over).
+
+        Looking at the jobs takes slices of `SLICE_SECONDS`, each in a turn of the loop of its own
+        (nothing to paint in between); the rows found to add are kept in sorted runs, merged
+        lazily, so the rows that sort first are added first without sorting them all in one go.
+        Then each frame adds the next rows, as many as fit in a slice.
+        """
         work = self._work
         if work is None or work.number != number:
             return
         if work.examined < len(work.keys):
-            self._examine(work, EXAMINE_SLICE)
-            self.call_after_refresh(self._continue, number)  # what was found is applied in a turn of its own
-            return
+            deadline = time.perf_counter() + SLICE_SECONDS
+            while work.examined < len(work.keys) and time.perf_counter() < deadline:
+                self._examine(work, EXAMINE_SLICE)
+                if len(work.added) >= LOAD_SLICE:  # a sorted run of its own
+                    work.added.sort(reverse=self.sort_reverse)
+                    work.runs.append(work.added)
+                    work.added = []
+            memory.settle()  # what it made is long-lived: later collections need not walk it again
+            if work.examined < len(work.keys):
+                self.call_later(self._continue, number)
+                return
         if not work.applied:
             work.applied = True
             self._apply(work)
-        else:
-            rows, work.added = work.added[:LOAD_SLICE], work.added[LOAD_SLICE:]
-            self.rows_to_come = len(work.added)
+        elif work.pending is not None:
+            deadline, added = time.perf_counter() + SLICE_SECONDS, 0
             with self._cursor_kept():
-                self._add_rows(rows)
-                self._apply_order(resized=True)
-        if work.added:
+                while work.to_add and added < LOAD_SLICE_MAX and (
+                        not added or time.perf_counter() < deadline):
+                    rows = list(islice(work.pending, min(LOAD_SLICE, work.to_add)))
+                    work.to_add -= len(rows)
+                    added += len(rows)
+                    self._add_rows(rows)
+                self.rows_to_come = work.to_add
+                self._apply_order(resized=True, extend=True)
+            memory.settle()
+        if work.to_add:
             self.call_after_refresh(self._continue, number)
         else:
             self._work = None
@@ -433,17 +503,22 @@ class JobTable(FastTable):
         """Apply what was found: removals, changes, and the first `LOAD_SLICE` new rows (those that
         sort first; `work.added` keeps the rest). True when rows came, went or moved."""
         added, removed, changed = work.added, work.removed, work.changed
-        if not (added or removed or changed or work.resort):
+        if work.runs or len(added) > LOAD_SLICE:
+            added.sort(reverse=self.sort_reverse)
+            work.runs.append(added)
+            added = []
+        if not (added or removed or changed or work.resort or work.runs):
             return False
-        if len(added) > LOAD_SLICE:
-            added.sort(reverse=self.sort_reverse)  # the rows that will be on top go in first
-            added, work.added = added[:LOAD_SLICE], added[LOAD_SLICE:]
-            self.rows_to_come = len(work.added)
-            if self._work is None:
+        if work.runs:  # the rows that will be on top go in first, the rest a slice per frame
+            work.to_add = sum(map(len, work.runs))
+            work.pending = heapq.merge(*work.runs, reverse=self.sort_reverse)
+            added = list(islice(work.pending, LOAD_SLICE))
+            work.to_add -= len(added)
+            self.rows_to_come = work.to_add
+            if work.to_add and self._work is None:
                 self._work = work
                 self.call_after_refresh(self._continue, work.number)
-        else:
-            work.added = []
+        work.added = []
         work.removed, work.changed = [], []
         reorder = work.resort or bool(added or removed)
         with self._cursor_kept():
@@ -451,11 +526,13 @@ class JobTable(FastTable):
                 self._remove_rows(removed)
             if added:
                 self._add_rows(added)
+            moved = False
             if changed:
-                reorder = self._change_rows(changed, one_by_one=not work.redo_cells) or reorder
-            if reorder:
-                self._apply_order(resized=bool(added or removed))
-        return reorder
+                moved = self._change_rows(changed, one_by_one=not work.redo_cells)
+            if reorder or moved:
+                self._apply_order(resized=bool(added or removed),
+                                  extend=not (removed or moved or work.resort))
+        return reorder or moved
 
     @contextmanager
     def _cursor_kept(self) -> Iterator[None]:
@@ -490,6 +567,7 @@ class JobTable(FastTable):
             row = shown[key] = JobRow(look, context)
             sort_keys[key] = sort_key
             new.append((row_id, row))
+            self._unordered.append(key)
         self._put_rows(new)
 
     def _remove_rows(self, keys: list[str]) -> None:
@@ -538,11 +616,32 @@ class JobTable(FastTable):
         self.cells_changed(None if reorder or not few else repaint)
         return reorder
 
-    def _apply_order(self, *, resized: bool) -> None:
-        """Order the rows by the sort column (missing values last, then newest, then key)."""
-        order = sorted(self._shown, key=self._sort_keys.__getitem__, reverse=self.sort_reverse)
-        row_keys = self._row_keys
-        self._set_order([row_keys[key] for key in order], resized=resized)
+    def _apply_order(self, *, resized: bool, extend: bool = False) -> None:
+        """Order the rows by the sort column (missing values last, then newest, then key).
+
+        `extend`: the rows in the order kept their places, and only rows were added since. When
+        those sort, in the order they came, after every row in place (each slice of a load), they
+        are put below without renumbering the others; else all are sorted, from the last order
+        (nearly sorted, so that is a merge more than a sort).
+        """
+        sort_key, reverse = self._sort_keys.__getitem__, self.sort_reverse
+        row_keys, shown = self._row_keys, self._shown
+        order, new = self._order, self._unordered
+        self._unordered = []
+        if extend and len(order) + len(new) == len(shown) and new:
+            keys = list(map(sort_key, new))
+            if order:
+                keys.insert(0, sort_key(order[-1]))
+            follows = keys == sorted(keys, reverse=reverse)
+            if follows:
+                order.extend(new)
+                self._extend_order(list(map(row_keys.__getitem__, new)), resized=resized)
+                return
+        if len(order) + len(new) != len(shown):  # rows went
+            order = [key for key in order if key in shown]
+        order = sorted(order + new, key=sort_key, reverse=reverse)
+        self._order = order
+        self._set_order(list(map(row_keys.__getitem__, order)), resized=resized)
 
     def _cell_context(self) -> CellContext:
         return self._cells_at
