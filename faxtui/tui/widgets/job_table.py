@@ -12,6 +12,7 @@ The `DataTable` machinery this relies on is in `faxtui.tui.textual_internals.fas
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import time
 from collections import Counter
@@ -427,8 +428,13 @@ class JobTable(FastTable):
             self._examine(work, len(keys))
             return self._apply(work)
         self._work = work
-        self._continue(work.number)
+        self._next_turn(work.number)  # not in this turn: the caller's own work is in it already
         return True
+
+    def _next_turn(self, number: int) -> None:
+        """Go on with a big change in a later turn of the loop (`call_later` alone would not wait:
+        the table's queue is read on without going back to the loop while it holds messages)."""
+        asyncio.get_running_loop().call_soon(self.call_later, self._continue, number)
 
     @property
     def filling(self) -> bool:
@@ -456,7 +462,7 @@ class JobTable(FastTable):
                     work.added = []
             memory.settle()  # what it made is long-lived: later collections need not walk it again
             if work.examined < len(work.keys):
-                self.call_later(self._continue, number)
+                self._next_turn(number)
                 return
         if not work.applied:
             work.applied = True
