@@ -501,7 +501,8 @@ class JobTable(FastTable):
             look = RowLook(job, job.account in stale, is_watched(job))
             if row is None:
                 added.append((sort_key(key, job), key, look))
-            elif redo_cells or row.look != look:
+            elif redo_cells or row.look.job is not job or row.look != look:
+                # (another job object is a changed job: `_take` compared it with the one before)
                 changed.append((key, look))
         work.examined = min(len(work.keys), work.examined + count)
 
