@@ -49,6 +49,7 @@ SEP = "\x1f"
 _ACCOUNT = attrgetter("account")
 _JOB_ID = attrgetter("job_id")
 _STATE = attrgetter("state")
+_KEY = attrgetter("account", "job_id")
 SMALL_CHANGE = 200
 """Up to this many changed rows are rewritten cell by cell; more are reset whole (one repaint)."""
 LOAD_SLICE = 1_000
@@ -317,21 +318,21 @@ class JobTable(FastTable):
         """Note the jobs whose object is not the one taken last time: a poll's unchanged jobs (most
         of them) are passed over in C, and jobs new to the table (a first load: all of them) are
         taken in bulk; only changed jobs are looked at one by one."""
-        known = self._known
         jobs = jobs if isinstance(jobs, Sequence) else list(jobs)
-        pairs = list(zip(map(_ACCOUNT, jobs), map(_JOB_ID, jobs), strict=True))
-        olds = list(map(known.get, pairs))
+        # row_key(account, job_id) of each: strings, which the collector does not track (a tuple
+        # per job would be a collection every few hundred jobs)
+        keys = list(map(SEP.join, zip(map(_ACCOUNT, jobs), map(_JOB_ID, jobs), strict=True)))
+        olds = list(map(self.jobs.get, keys))  # as `_known`, by row key
         changed = list(compress(range(len(jobs)), map(is_not, olds, jobs)))
         if not changed:
             return
         new = [index for index in changed if olds[index] is None]
-        new_pairs = [pairs[index] for index in new]
-        if len(new) == len(changed) and len(set(new_pairs)) == len(new_pairs):
+        new_keys = [keys[index] for index in new]
+        if len(new) == len(changed) and len(set(new_keys)) == len(new_keys):
             new_jobs = [jobs[index] for index in new]
-            keys = list(map(SEP.join, new_pairs))  # row_key(account, job_id)
-            known.update(zip(new_pairs, new_jobs, strict=True))
-            self.jobs.update(zip(keys, new_jobs, strict=True))
-            self._dirty.update(keys)
+            self._known.update(zip(map(_KEY, new_jobs), new_jobs, strict=True))
+            self.jobs.update(zip(new_keys, new_jobs, strict=True))
+            self._dirty.update(new_keys)
             self.state_counts.update(map(_STATE, new_jobs))
             return
         self._take_each(jobs[index] for index in changed)
@@ -347,8 +348,8 @@ class JobTable(FastTable):
             key = row_key(*pair)
             all_jobs[key] = job
             if old is not None:
-                if old == job:
-                    continue
+                if old.state is job.state and old.status_code == job.status_code and old == job:
+                    continue  # the same job again (a state that differs needs no field by field look)
                 counts[old.state] -= 1
             counts[job.state] += 1
             dirty.add(key)
@@ -527,6 +528,8 @@ class JobTable(FastTable):
                 self.call_after_refresh(self._continue, work.number)
         work.added = []
         work.removed, work.changed = [], []
+        if len(added) + len(changed) + len(removed) > SMALL_CHANGE:
+            self.call_after_refresh(memory.settle)  # as after a load: the new rows and jobs stay
         reorder = work.resort or bool(added or removed)
         with self._cursor_kept():
             if removed:
