@@ -489,17 +489,21 @@ class JobTable(FastTable):
     def _examine(self, work: SyncWork, count: int) -> None:
         """Look at the next `count` jobs of the work: which rows come, go or change."""
         job_filter, jobs, shown = self.job_filter, self.jobs, self._shown
-        stale, is_watched, sort_key = self.stale_accounts, self.is_watched, self._sort_key
+        stale, watch_ids, sort_key = self.stale_accounts, self.watch_ids, self._sort_key
+        everything = job_filter == JobFilter()  # (the common case: no call per job to find it out)
         redo_cells = work.redo_cells
         added, removed, changed = work.added, work.removed, work.changed
         for key in work.keys[work.examined:work.examined + count]:
             job = jobs.get(key)
             row = shown.get(key)
-            if job is None or not self._matches(key, job, job_filter):
+            if job is None or not (everything or self._matches(key, job, job_filter)):
                 if row is not None:
                     removed.append(key)
                 continue
-            look = RowLook(job, job.account in stale, is_watched(job))
+            account = job.account
+            ids = watch_ids.get(account)  # as `is_watched`
+            watched = ids is not None and (job.job_id in ids or job.lookup_id in ids)
+            look = RowLook(job, account in stale, watched)
             if row is None:
                 added.append((sort_key(key, job), key, look))
             elif redo_cells or row.look.job is not job or row.look != look:
@@ -657,10 +661,14 @@ class JobTable(FastTable):
         return self._cells_at
 
     def _sort_key(self, key: str, job: FaxJob) -> SortKey:
-        value = SORT_VALUES[self.sort_column](job)
+        submitted = job.item.SubmitTime
+        value: object
+        if self.sort_column == "submitted" and submitted is not None and submitted.tzinfo is not None:
+            value = stamp = submitted.timestamp()  # the default sort: the value is the stamp
+        else:
+            value = SORT_VALUES[self.sort_column](job)
+            stamp = 0.0 if submitted is None else submitted.timestamp()
         missing = value is None
         # Missing values go last in both directions; ties show the newest first, then key order.
         flag = -missing if self.sort_reverse else int(missing)
-        submitted = job.item.SubmitTime
-        stamp = 0.0 if submitted is None else submitted.timestamp()
         return (flag, 0 if value is None else value, stamp if self.sort_reverse else -stamp, key)
