@@ -7,7 +7,8 @@ response to poller messages (routed by the app), key bindings and the 1 s tick o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from typing import ClassVar
 
 from rich.text import Text
@@ -36,8 +37,11 @@ from faxtui.tui.widgets.job_table import COLUMN_KEYS, COLUMN_LABEL, JobTable, ro
 from faxtui.tui.widgets.watch_list import WatchList
 
 FOLLOW_UP_SECONDS = 0.01
-"""After a poll, the event log and the detail pane follow the table this much later: the loop is
-free in between (keys, the next frame), so no poll holds the screen for all three in one go."""
+"""After a poll, the detail pane follows the table this much later, and the event log twice as
+late: the loop is free in between (keys, the next frame), so no poll holds the screen for all
+three in one go."""
+LOG_SLICE = 100
+"""Event-log lines made in one turn of the loop; a poll's further lines follow a moment later."""
 PANES: tuple[tuple[str, str], ...] = (("detail", "Detail"), ("watch", "Watch list"), ("events", "Events"))
 
 
@@ -95,7 +99,9 @@ class MainScreen(Screen[None]):
         self.host = host
         self.job_filter = JobFilter()
         self._accounts_seen: set[str] = set()
-        self._log_queue: list[Callable[[], list[Text]]] = []
+        self._log_queue: list[Callable[[], Iterable[Text]]] = []
+        self._log_lines: Iterator[Text] | None = None
+        """The lines of the queued events still to add to the log (while it is being flushed)."""
 
     def compose(self) -> ComposeResult:
         yield AccountBar(id="accounts")
@@ -193,13 +199,12 @@ class MainScreen(Screen[None]):
         self._accounts_seen.add(event.account)
         logged = [c for c in event.changes if not first or c.old is not None][-MAX_EVENTS:]  # all it keeps
 
-        def lines() -> list[Text]:
-            made = [change_line(c, zone, now) for c in logged]
+        def lines() -> Iterator[Text]:
+            yield from (change_line(c, zone, now) for c in logged)
             if first and event.changes:
                 loaded = Text(short_time(event.at, zone, now) + " ", style="dim")
                 loaded.append(f"{clean(event.account, 40)}: {len(event.jobs)} jobs loaded")
-                made.append(loaded)
-            return made
+                yield loaded
 
         self._queue_log(lines)
         if table.selected_key != before or table.selected_job is not shown_before:
@@ -213,15 +218,25 @@ class MainScreen(Screen[None]):
             zone, now = self.host.zone, self.host.now()
             self._queue_log(lambda: [account_line(event, zone, now)])
 
-    def _queue_log(self, lines: Callable[[], list[Text]]) -> None:
+    def _queue_log(self, lines: Callable[[], Iterable[Text]]) -> None:
         """Add to the event log a moment later (the table and the bar go first), in order."""
         self._log_queue.append(lines)
-        if len(self._log_queue) == 1:
-            self.set_timer(FOLLOW_UP_SECONDS, self._flush_log)
+        if len(self._log_queue) == 1 and self._log_lines is None:
+            self.set_timer(2 * FOLLOW_UP_SECONDS, self._flush_log)
 
     def _flush_log(self) -> None:
-        queue, self._log_queue = self._log_queue, []
-        self.events.add(line for lines in queue for line in lines())
+        """Add the queued lines, `LOG_SLICE` a turn (a poll that changed 1,000 jobs logs 500)."""
+        if self._log_lines is None:
+            queue, self._log_queue = self._log_queue, []
+            self._log_lines = (line for lines in queue for line in lines())
+        chunk = list(islice(self._log_lines, LOG_SLICE))
+        self.events.add(chunk)
+        if len(chunk) == LOG_SLICE:
+            self.set_timer(FOLLOW_UP_SECONDS, self._flush_log)
+            return
+        self._log_lines = None
+        if self._log_queue:
+            self.set_timer(FOLLOW_UP_SECONDS, self._flush_log)
 
     def refresh_watch(self) -> None:
         host = self.host

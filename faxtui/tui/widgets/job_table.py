@@ -12,11 +12,16 @@ The `DataTable` machinery this relies on is in `faxtui.tui.textual_internals.fas
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from itertools import compress, islice
+from operator import attrgetter, is_not
 from typing import NamedTuple
 
 from rich.text import Text
@@ -41,12 +46,20 @@ from faxtui.tui.formatting import (
 from faxtui.tui.textual_internals.fast_table import FastTable, VersionedRow
 
 SEP = "\x1f"
+_ACCOUNT = attrgetter("account")
+_JOB_ID = attrgetter("job_id")
+_STATE = attrgetter("state")
+_KEY = attrgetter("account", "job_id")
 SMALL_CHANGE = 200
 """Up to this many changed rows are rewritten cell by cell; more are reset whole (one repaint)."""
 LOAD_SLICE = 1_000
-"""Rows added per frame when many come at once (a first load, a filter cleared)."""
+"""Rows added in the first frame of a big load (a first load, a filter cleared): the top rows."""
+LOAD_SLICE_MAX = 8_000
+"""The most rows added in one later frame (below the window, they cost no painting)."""
 EXAMINE_SLICE = 2_500
-"""Jobs looked at per frame when a sync has many to look at."""
+"""Jobs looked at in one turn of the loop when a sync has many to look at."""
+SLICE_SECONDS = 0.012
+"""How long one slice of a big change may hold the loop before the rest waits for the next turn."""
 
 
 def row_key(account: str, job_id: str) -> str:
@@ -197,6 +210,21 @@ class SyncWork:
     changed: list[tuple[str, RowLook]] = field(default_factory=list)
     applied: bool = False
     """True once what the looking found has been applied (the first rows added)."""
+    runs: list[list[Placed]] = field(default_factory=list)
+    """A big change's rows to add, in runs each sorted as the table is (one per slice looked at)."""
+    pending: Iterator[Placed] | None = None
+    """Once looked at: the runs merged, the rows that sort first coming first."""
+    to_add: int = 0
+    """How many rows `pending` still holds."""
+
+    def unapplied(self) -> Iterator[str]:
+        """The keys of every job this work found to add, remove or change, or has not looked at
+        (some may already be in: looking at them again finds nothing to do)."""
+        yield from self.keys[self.examined:]
+        yield from (key for _, key, _ in self.added)
+        yield from (key for run in self.runs for _, key, _ in run)
+        yield from self.removed
+        yield from (key for key, _ in self.changed)
 
 
 class JobTable(FastTable):
@@ -217,6 +245,10 @@ class JobTable(FastTable):
         self.state_counts: Counter[JobState] = Counter()
         """How many of `jobs` are in each state (kept as jobs come and change, for the bar)."""
         self._known: dict[tuple[str, str], FaxJob] = {}
+        self._order: list[str] = []
+        """The shown rows' keys in display order (as `_row_locations` has them)."""
+        self._unordered: list[str] = []
+        """Keys of rows added since the order was last set."""
         self._shown: dict[str, JobRow] = {}
         self._dirty: set[str] = set()
         self._work: SyncWork | None = None
@@ -283,18 +315,41 @@ class JobTable(FastTable):
         self.forget(forgotten)
 
     def _take(self, jobs: Iterable[FaxJob]) -> None:
+        """Note the jobs whose object is not the one taken last time: a poll's unchanged jobs (most
+        of them) are passed over in C, and jobs new to the table (a first load: all of them) are
+        taken in bulk; only changed jobs are looked at one by one."""
+        jobs = jobs if isinstance(jobs, Sequence) else list(jobs)
+        # row_key(account, job_id) of each: strings, which the collector does not track (a tuple
+        # per job would be a collection every few hundred jobs)
+        keys = list(map(SEP.join, zip(map(_ACCOUNT, jobs), map(_JOB_ID, jobs), strict=True)))
+        olds = list(map(self.jobs.get, keys))  # as `_known`, by row key
+        changed = list(compress(range(len(jobs)), map(is_not, olds, jobs)))
+        if not changed:
+            return
+        new = [index for index in changed if olds[index] is None]
+        new_keys = [keys[index] for index in new]
+        if len(new) == len(changed) and len(set(new_keys)) == len(new_keys):
+            new_jobs = [jobs[index] for index in new]
+            self._known.update(zip(map(_KEY, new_jobs), new_jobs, strict=True))
+            self.jobs.update(zip(new_keys, new_jobs, strict=True))
+            self._dirty.update(new_keys)
+            self.state_counts.update(map(_STATE, new_jobs))
+            return
+        self._take_each(jobs[index] for index in changed)
+
+    def _take_each(self, jobs: Iterable[FaxJob]) -> None:
         known, all_jobs, dirty, counts = self._known, self.jobs, self._dirty, self.state_counts
         for job in jobs:
             pair = job.key
             old = known.get(pair)
-            if old is job:
+            if old is job:  # twice in `jobs`
                 continue
             known[pair] = job
             key = row_key(*pair)
             all_jobs[key] = job
             if old is not None:
-                if old == job:
-                    continue
+                if old.state is job.state and old.status_code == job.status_code and old == job:
+                    continue  # the same job again (a state that differs needs no field by field look)
                 counts[old.state] -= 1
             counts[job.state] += 1
             dirty.add(key)
@@ -357,10 +412,7 @@ class JobTable(FastTable):
         work, self._work = self._work, None
         self.rows_to_come = 0
         if work is not None:  # unfinished: its jobs are looked at again with the rest
-            self._dirty.update(work.keys[work.examined:])
-            self._dirty.update(key for _, key, _ in work.added)
-            self._dirty.update(work.removed)
-            self._dirty.update(key for key, _ in work.changed)
+            self._dirty.update(work.unapplied())
             resort = resort or work.resort
         state = (self.job_filter, self.zone, to_zone(now, self.zone).date())
         everything = state != self._synced
@@ -377,8 +429,13 @@ class JobTable(FastTable):
             self._examine(work, len(keys))
             return self._apply(work)
         self._work = work
-        self._continue(work.number)
+        self._next_turn(work.number)  # not in this turn: the caller's own work is in it already
         return True
+
+    def _next_turn(self, number: int) -> None:
+        """Go on with a big change in a later turn of the loop (`call_later` alone would not wait:
+        the table's queue is read on without going back to the loop while it holds messages)."""
+        asyncio.get_running_loop().call_soon(self.call_later, self._continue, number)
 
     @property
     def filling(self) -> bool:
@@ -386,24 +443,44 @@ class JobTable(FastTable):
         return self._work is not None
 
     def _continue(self, number: int) -> None:
-        """The next slice of a big change (unless a sync came in between and took it over)."""
+        """The next slice of a big change (unless a sync came in between and took it over).
+
+        Looking at the jobs takes slices of `SLICE_SECONDS`, each in a turn of the loop of its own
+        (nothing to paint in between); the rows found to add are kept in sorted runs, merged
+        lazily, so the rows that sort first are added first without sorting them all in one go.
+        Then each frame adds the next rows, as many as fit in a slice.
+        """
         work = self._work
         if work is None or work.number != number:
             return
         if work.examined < len(work.keys):
-            self._examine(work, EXAMINE_SLICE)
-            self.call_after_refresh(self._continue, number)  # what was found is applied in a turn of its own
-            return
+            deadline = time.perf_counter() + SLICE_SECONDS
+            while work.examined < len(work.keys) and time.perf_counter() < deadline:
+                self._examine(work, EXAMINE_SLICE)
+                if len(work.added) >= LOAD_SLICE:  # a sorted run of its own
+                    work.added.sort(reverse=self.sort_reverse)
+                    work.runs.append(work.added)
+                    work.added = []
+            memory.settle()  # what it made is long-lived: later collections need not walk it again
+            if work.examined < len(work.keys):
+                self._next_turn(number)
+                return
         if not work.applied:
             work.applied = True
             self._apply(work)
-        else:
-            rows, work.added = work.added[:LOAD_SLICE], work.added[LOAD_SLICE:]
-            self.rows_to_come = len(work.added)
+        elif work.pending is not None:
+            deadline, added = time.perf_counter() + SLICE_SECONDS, 0
             with self._cursor_kept():
-                self._add_rows(rows)
-                self._apply_order(resized=True)
-        if work.added:
+                while work.to_add and added < LOAD_SLICE_MAX and (
+                        not added or time.perf_counter() < deadline):
+                    rows = list(islice(work.pending, min(LOAD_SLICE, work.to_add)))
+                    work.to_add -= len(rows)
+                    added += len(rows)
+                    self._add_rows(rows)
+                self.rows_to_come = work.to_add
+                self._apply_order(resized=True, extend=True)
+            memory.settle()
+        if work.to_add:
             self.call_after_refresh(self._continue, number)
         else:
             self._work = None
@@ -412,20 +489,25 @@ class JobTable(FastTable):
     def _examine(self, work: SyncWork, count: int) -> None:
         """Look at the next `count` jobs of the work: which rows come, go or change."""
         job_filter, jobs, shown = self.job_filter, self.jobs, self._shown
-        stale, is_watched, sort_key = self.stale_accounts, self.is_watched, self._sort_key
+        stale, watch_ids, sort_key = self.stale_accounts, self.watch_ids, self._sort_key
+        everything = job_filter == JobFilter()  # (the common case: no call per job to find it out)
         redo_cells = work.redo_cells
         added, removed, changed = work.added, work.removed, work.changed
         for key in work.keys[work.examined:work.examined + count]:
             job = jobs.get(key)
             row = shown.get(key)
-            if job is None or not self._matches(key, job, job_filter):
+            if job is None or not (everything or self._matches(key, job, job_filter)):
                 if row is not None:
                     removed.append(key)
                 continue
-            look = RowLook(job, job.account in stale, is_watched(job))
+            account = job.account
+            ids = watch_ids.get(account)  # as `is_watched`
+            watched = ids is not None and (job.job_id in ids or job.lookup_id in ids)
+            look = RowLook(job, account in stale, watched)
             if row is None:
                 added.append((sort_key(key, job), key, look))
-            elif redo_cells or row.look != look:
+            elif redo_cells or row.look.job is not job or row.look != look:
+                # (another job object is a changed job: `_take` compared it with the one before)
                 changed.append((key, look))
         work.examined = min(len(work.keys), work.examined + count)
 
@@ -433,29 +515,38 @@ class JobTable(FastTable):
         """Apply what was found: removals, changes, and the first `LOAD_SLICE` new rows (those that
         sort first; `work.added` keeps the rest). True when rows came, went or moved."""
         added, removed, changed = work.added, work.removed, work.changed
-        if not (added or removed or changed or work.resort):
+        if work.runs or len(added) > LOAD_SLICE:
+            added.sort(reverse=self.sort_reverse)
+            work.runs.append(added)
+            added = []
+        if not (added or removed or changed or work.resort or work.runs):
             return False
-        if len(added) > LOAD_SLICE:
-            added.sort(reverse=self.sort_reverse)  # the rows that will be on top go in first
-            added, work.added = added[:LOAD_SLICE], added[LOAD_SLICE:]
-            self.rows_to_come = len(work.added)
-            if self._work is None:
+        if work.runs:  # the rows that will be on top go in first, the rest a slice per frame
+            work.to_add = sum(map(len, work.runs))
+            work.pending = heapq.merge(*work.runs, reverse=self.sort_reverse)
+            added = list(islice(work.pending, LOAD_SLICE))
+            work.to_add -= len(added)
+            self.rows_to_come = work.to_add
+            if work.to_add and self._work is None:
                 self._work = work
                 self.call_after_refresh(self._continue, work.number)
-        else:
-            work.added = []
+        work.added = []
         work.removed, work.changed = [], []
+        if len(added) + len(changed) + len(removed) > SMALL_CHANGE:
+            self.call_after_refresh(memory.settle)  # as after a load: the new rows and jobs stay
         reorder = work.resort or bool(added or removed)
         with self._cursor_kept():
             if removed:
                 self._remove_rows(removed)
             if added:
                 self._add_rows(added)
+            moved = False
             if changed:
-                reorder = self._change_rows(changed, one_by_one=not work.redo_cells) or reorder
-            if reorder:
-                self._apply_order(resized=bool(added or removed))
-        return reorder
+                moved = self._change_rows(changed, one_by_one=not work.redo_cells)
+            if reorder or moved:
+                self._apply_order(resized=bool(added or removed),
+                                  extend=not (removed or moved or work.resort))
+        return reorder or moved
 
     @contextmanager
     def _cursor_kept(self) -> Iterator[None]:
@@ -490,6 +581,7 @@ class JobTable(FastTable):
             row = shown[key] = JobRow(look, context)
             sort_keys[key] = sort_key
             new.append((row_id, row))
+            self._unordered.append(key)
         self._put_rows(new)
 
     def _remove_rows(self, keys: list[str]) -> None:
@@ -538,20 +630,45 @@ class JobTable(FastTable):
         self.cells_changed(None if reorder or not few else repaint)
         return reorder
 
-    def _apply_order(self, *, resized: bool) -> None:
-        """Order the rows by the sort column (missing values last, then newest, then key)."""
-        order = sorted(self._shown, key=self._sort_keys.__getitem__, reverse=self.sort_reverse)
-        row_keys = self._row_keys
-        self._set_order([row_keys[key] for key in order], resized=resized)
+    def _apply_order(self, *, resized: bool, extend: bool = False) -> None:
+        """Order the rows by the sort column (missing values last, then newest, then key).
+
+        `extend`: the rows in the order kept their places, and only rows were added since. When
+        those sort, in the order they came, after every row in place (each slice of a load), they
+        are put below without renumbering the others; else all are sorted, from the last order
+        (nearly sorted, so that is a merge more than a sort).
+        """
+        sort_key, reverse = self._sort_keys.__getitem__, self.sort_reverse
+        row_keys, shown = self._row_keys, self._shown
+        order, new = self._order, self._unordered
+        self._unordered = []
+        if extend and len(order) + len(new) == len(shown) and new:
+            keys = list(map(sort_key, new))
+            if order:
+                keys.insert(0, sort_key(order[-1]))
+            follows = keys == sorted(keys, reverse=reverse)
+            if follows:
+                order.extend(new)
+                self._extend_order(list(map(row_keys.__getitem__, new)), resized=resized)
+                return
+        if len(order) + len(new) != len(shown):  # rows went
+            order = [key for key in order if key in shown]
+        order = sorted(order + new, key=sort_key, reverse=reverse)
+        self._order = order
+        self._set_order(list(map(row_keys.__getitem__, order)), resized=resized)
 
     def _cell_context(self) -> CellContext:
         return self._cells_at
 
     def _sort_key(self, key: str, job: FaxJob) -> SortKey:
-        value = SORT_VALUES[self.sort_column](job)
+        submitted = job.item.SubmitTime
+        value: object
+        if self.sort_column == "submitted" and submitted is not None and submitted.tzinfo is not None:
+            value = stamp = submitted.timestamp()  # the default sort: the value is the stamp
+        else:
+            value = SORT_VALUES[self.sort_column](job)
+            stamp = 0.0 if submitted is None else submitted.timestamp()
         missing = value is None
         # Missing values go last in both directions; ties show the newest first, then key order.
         flag = -missing if self.sort_reverse else int(missing)
-        submitted = job.item.SubmitTime
-        stamp = 0.0 if submitted is None else submitted.timestamp()
         return (flag, 0 if value is None else value, stamp if self.sort_reverse else -stamp, key)
