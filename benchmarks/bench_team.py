@@ -13,15 +13,26 @@ clock):
 
 For each: calls the simulator answered, -1011 it had to give, and how fresh the picture in the
 store was (the age of the account's last good poll, sampled every second: what every viewer shows,
-within a second). Run:
+within a second).
 
-    python -m benchmarks.bench_team [--seconds 120]
+Then, on each backend (SQLite, and a throwaway PostgreSQL server when `initdb` is found, started as
+the tests start theirs): one poller and 1, 10 and 50 viewer processes for `--viewer-seconds`
+each. A viewer is the TUI's follower without its screen (a follow-only `Poller`, what `faxtui
+--follow` runs under its widgets; drawing is measured by bench_idle): the service calls a minute
+(they must not change with the viewers), change-to-viewer latency (from the poll that stored a
+state change to the viewer holding it) p50/p95, CPU per viewer. And the takeover: the holder of
+two pollers killed -9, the seconds until the other polls. Run:
+
+    python -m benchmarks.bench_team [--seconds 120] [--viewer-seconds 60]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -115,26 +126,168 @@ def run(sim: SimServer, root: Path, *, shared: bool, seconds: float) -> Run:
     )
 
 
+VIEWER_COUNTS = (1, 10, 50)
+DEFAULT_VIEWER_SECONDS = 60.0
+VIEWER = """
+import asyncio, json, sys, time
+from faxtui.config import Config, UIConfig
+from faxtui.events import JobsUpdated
+from faxtui.poller import Poller
+from faxtui.store import open_store
+from faxtui.team import TeamOptions
+from pathlib import Path
+
+seen = []
+def emit(event):
+    if isinstance(event, JobsUpdated):
+        now = time.time()
+        seen.extend((c.job.job_id, c.job.state.value, now) for c in event.changes if c.old is not None)
+
+async def main():
+    store = open_store(sys.argv[1])
+    poller = Poller(Config(path=Path("none.toml"), ui=UIConfig(), accounts=()), store, emit=emit,
+                    team=TeamOptions(f"viewer:{sys.argv[2]}", poll=False))
+    task = asyncio.create_task(poller.run())
+    await asyncio.sleep(float(sys.argv[3]))
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    print(json.dumps(seen))
+
+asyncio.run(main())
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class Viewers:
+    count: int
+    calls_per_minute: float
+    latencies: list[float]
+    cpu_percent_per_viewer: float
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def watch_with_viewers(sim: SimServer, root: Path, url: str, count: int, seconds: float) -> Viewers:
+    """One `faxtui poll` and `count` viewers on `url` for `seconds`."""
+    username = root.name
+    root.mkdir(parents=True)
+    config = root / "config.toml"
+    config.write_text(account_toml(sim.interfax_url, username))
+    env = {**os.environ, "FAXTUI_CONFIG": str(config), "FAXTUI_DATA_DIR": str(root / "poller"),
+           "BENCH_DESK_PASSWORD": "desk-pass"}
+    poller = subprocess.Popen([sys.executable, "-m", "faxtui", "poll", "--store", url], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2)
+    calls0 = sim.stats.requests("interfax", username)
+    viewers = [subprocess.Popen([sys.executable, "-c", VIEWER, url, str(n), str(seconds)],
+                                env={**os.environ, "FAXTUI_DATA_DIR": str(root / f"viewer-{n}")},
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                for n in range(count)]
+    started = time.monotonic()
+    time.sleep(3)  # the viewers have started (Python, imports): count their CPU from here
+    cpu0 = {v.pid: cpu_seconds(v.pid) for v in viewers}
+    cpu_started = time.monotonic()
+    time.sleep(max(0.0, seconds - (time.monotonic() - started) - 1))
+    cpu = sum(cpu_seconds(v.pid) - cpu0[v.pid] for v in viewers)
+    cpu_elapsed = time.monotonic() - cpu_started
+    calls = sim.stats.requests("interfax", username) - calls0
+    outputs = [v.communicate(timeout=60)[0] for v in viewers]
+    poller.send_signal(signal.SIGTERM)
+    poller.wait(timeout=30)
+    from faxtui.store import open_store
+
+    with open_store(url) as store:
+        polled = {(t.job_id, t.new_state): t.at.timestamp()
+                  for t in store.recent_transitions(100_000) if t.account == "desk"}
+    shown = [row for output in outputs for row in json.loads(output)]
+    latencies = [at - polled[(job_id, state)] for job_id, state, at in shown if (job_id, state) in polled]
+    return Viewers(count, calls / (time.monotonic() - started) * 60, latencies,
+                   cpu / cpu_elapsed / count * 100)
+
+
+def takeover(sim: SimServer, root: Path, url: str) -> float:
+    """Two pollers; the holder killed -9; seconds until the other one's first call."""
+    username = root.name
+    root.mkdir(parents=True)
+    config = root / "config.toml"
+    config.write_text(account_toml(sim.interfax_url, username))
+    procs = []
+    for n in range(2):
+        env = {**os.environ, "FAXTUI_CONFIG": str(config), "FAXTUI_DATA_DIR": str(root / f"poller-{n}"),
+               "BENCH_DESK_PASSWORD": "desk-pass"}
+        procs.append(subprocess.Popen([sys.executable, "-m", "faxtui", "poll", "--store", url], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        time.sleep(3)
+    time.sleep(POLL_SECONDS)
+    procs[0].kill()  # the first one started holds the lease
+    killed = time.monotonic()
+    calls = sim.stats.requests("interfax", username)
+    while sim.stats.requests("interfax", username) == calls and time.monotonic() - killed < 120:
+        time.sleep(0.05)
+    took = time.monotonic() - killed
+    procs[1].send_signal(signal.SIGTERM)
+    procs[1].wait(timeout=30)
+    procs[0].wait(timeout=30)
+    return took
+
+
+def postgres_url(stack: contextlib.ExitStack) -> str | None:
+    """A database on a throwaway PostgreSQL server (the tests' own fixture code), or None."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import pg_fixtures
+
+    bindir = pg_fixtures.find_pg_bin()
+    if bindir is None:
+        return None
+    server = pg_fixtures._start(bindir)
+    stack.callback(shutil.rmtree, server.root, ignore_errors=True)
+    stack.callback(server.stop)
+    return str(server.url(server.create_database()))
+
+
 def main(argv: list[str] | None = None) -> list[Result]:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_team",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS)
+    parser.add_argument("--viewer-seconds", type=float, default=DEFAULT_VIEWER_SECONDS)
     args = parser.parse_args(argv)
     from faxtui.sim import RealClock, SimOptions, World
 
     header(f"team: {PROCESSES} faxtui poll processes, one InterFax user polled every {POLL_SECONDS:g} s, "
            f"{args.seconds:g} s each way")
     world = World(SimOptions(seed=5, arrival_mean_seconds=15), RealClock(1.0))
-    for username in ("apart", "together"):
+    users = ["apart", "together"]
+    for backend in ("sqlite", "postgresql"):
+        users += [f"{backend}-{count}" for count in VIEWER_COUNTS] + [f"{backend}-takeover"]
+    for username in users:
         world.add_interfax_account(username, "desk-pass", jobs=60)
     results: list[Result] = []
     from faxtui.sim import SimServer
 
-    with SimServer(world=world) as sim, tempfile.TemporaryDirectory(prefix="faxtui-team-") as tmp:
+    viewers: dict[tuple[str, int], Viewers] = {}
+    takeovers: dict[str, float] = {}
+    with (SimServer(world=world) as sim, tempfile.TemporaryDirectory(prefix="faxtui-team-") as tmp,
+          contextlib.ExitStack() as stack):
         runs = {
             "apart": run(sim, Path(tmp) / "apart", shared=False, seconds=args.seconds),
             "together": run(sim, Path(tmp) / "together", shared=True, seconds=args.seconds),
         }
+        backends = {"sqlite": f"sqlite:///{tmp}/shared/state.sqlite3", "postgresql": postgres_url(stack)}
+        for backend, url in backends.items():
+            if url is None:
+                print(f"  {backend}: not measured (no PostgreSQL server binaries on this machine)")
+                continue
+            for count in VIEWER_COUNTS:
+                viewers[(backend, count)] = watch_with_viewers(sim, Path(tmp) / f"{backend}-{count}", url,
+                                                               count, args.viewer_seconds)
+            takeovers[backend] = takeover(sim, Path(tmp) / f"{backend}-takeover", url)
     for name, r in runs.items():
         print(f"  {name:9} calls {r.calls} ({r.per_minute:.1f}/min), -1011 {r.refused}, "
               f"last good poll age: median {r.median_age:.1f} s, worst {r.worst_age:.1f} s")
@@ -150,6 +303,20 @@ def main(argv: list[str] | None = None) -> list[Result]:
                f"{together.worst_age:.1f} s (median {together.median_age:.1f} s)",
                f"<= {FRESH_TARGET:g} s", together.worst_age <= FRESH_TARGET),
     ]
+    for (backend, count), v in viewers.items():
+        print(f"  {backend:10} {count:2} viewer(s): {v.calls_per_minute:.1f} calls/min, change to viewer "
+              f"p50 {v.quantile(0.5):.2f} s p95 {v.quantile(0.95):.2f} s ({len(v.latencies)} changes), "
+              f"CPU {v.cpu_percent_per_viewer:.2f}% of a core per viewer")
+        results.append(Result("team", f"{backend}, {count} viewer(s): calls a minute; change to viewer "
+                                      "p50 / p95; CPU per viewer",
+                              f"{v.calls_per_minute:.1f}; {v.quantile(0.5):.2f} / {v.quantile(0.95):.2f} s; "
+                              f"{v.cpu_percent_per_viewer:.2f}% of a core",
+                              f"<= {CALLS_PER_MINUTE}; p95 <= 1 s",
+                              v.calls_per_minute <= CALLS_PER_MINUTE + 0.5 and v.quantile(0.95) <= 1.0))
+    for backend, took in takeovers.items():
+        bound = max(3 * POLL_SECONDS, 30.0)
+        results.append(Result("team", f"{backend}: kill -9 of the poller to the standby's first call",
+                              f"{took:.1f} s", f"<= {bound:g} s + one poll", took <= bound + POLL_SECONDS))
     report(results)
     return results
 
