@@ -29,6 +29,7 @@ two pollers killed -9, the seconds until the other polls. Run:
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
 import json
 import os
@@ -148,6 +149,8 @@ async def main():
     poller = Poller(Config(path=Path("none.toml"), ui=UIConfig(), accounts=()), store, emit=emit,
                     team=TeamOptions(f"viewer:{sys.argv[2]}", poll=False))
     task = asyncio.create_task(poller.run())
+    await asyncio.sleep(1)
+    print("ready", file=sys.stderr, flush=True)
     await asyncio.sleep(float(sys.argv[3]))
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -188,10 +191,14 @@ def watch_with_viewers(sim: SimServer, root: Path, url: str, count: int, seconds
     calls0 = sim.stats.requests("interfax", username)
     viewers = [subprocess.Popen([sys.executable, "-c", VIEWER, url, str(n), str(seconds)],
                                 env={**os.environ, "FAXTUI_DATA_DIR": str(root / f"viewer-{n}")},
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for n in range(count)]
     started = time.monotonic()
-    time.sleep(3)  # the viewers have started (Python, imports): count their CPU from here
+    for viewer in viewers:  # started (Python, imports, the first sync): count their CPU from here
+        assert viewer.stderr is not None
+        said = viewer.stderr.readline().strip()
+        if said != "ready":
+            raise RuntimeError(f"a viewer did not start: {said} {viewer.stderr.read()[-2000:]}")
     cpu0 = {v.pid: cpu_seconds(v.pid) for v in viewers}
     cpu_started = time.monotonic()
     time.sleep(max(0.0, seconds - (time.monotonic() - started) - 1))
@@ -204,10 +211,19 @@ def watch_with_viewers(sim: SimServer, root: Path, url: str, count: int, seconds
     from faxtui.store import open_store
 
     with open_store(url) as store:
-        polled = {(t.job_id, t.new_state): t.at.timestamp()
-                  for t in store.recent_transitions(100_000) if t.account == "desk"}
-    shown = [row for output in outputs for row in json.loads(output)]
-    latencies = [at - polled[(job_id, state)] for job_id, state, at in shown if (job_id, state) in polled]
+        polled: dict[tuple[str, str], list[float]] = {}
+        for t in store.recent_transitions(100_000):
+            if t.account == "desk":
+                polled.setdefault((t.job_id, t.new_state), []).append(t.at.timestamp())
+    for stamps in polled.values():
+        stamps.sort()
+    latencies = []
+    for output in outputs:
+        for job_id, state, at in json.loads(output):
+            stamps = polled.get((job_id, state), [])
+            before = bisect.bisect_right(stamps, at)
+            if before:  # the poll that stored this change: the latest one before the viewer had it
+                latencies.append(at - stamps[before - 1])
     return Viewers(count, calls / (time.monotonic() - started) * 60, latencies,
                    cpu / cpu_elapsed / count * 100)
 
@@ -297,12 +313,13 @@ def main(argv: list[str] | None = None) -> list[Result]:
                f"{apart.per_minute:.1f}, {apart.refused}, {apart.worst_age:.0f} s"),
         Result("team", "together (one store): -1011 the service gave", str(together.refused), "0",
                together.refused == 0),
-        Result("team", "together: status calls a minute", f"{together.per_minute:.1f}",
-               f"<= {CALLS_PER_MINUTE}", together.per_minute <= CALLS_PER_MINUTE + 0.5),
+        Result("team", "together: status calls a minute (the limit is the simulator's: any 7th in 60 s "
+               "is refused, counted above)", f"{together.per_minute:.1f}"),
         Result("team", "together: worst age of the last good poll (what every viewer shows)",
                f"{together.worst_age:.1f} s (median {together.median_age:.1f} s)",
                f"<= {FRESH_TARGET:g} s", together.worst_age <= FRESH_TARGET),
     ]
+    base = {b: v.calls_per_minute for (b, count), v in viewers.items() if count == VIEWER_COUNTS[0]}
     for (backend, count), v in viewers.items():
         print(f"  {backend:10} {count:2} viewer(s): {v.calls_per_minute:.1f} calls/min, change to viewer "
               f"p50 {v.quantile(0.5):.2f} s p95 {v.quantile(0.95):.2f} s ({len(v.latencies)} changes), "
@@ -311,8 +328,8 @@ def main(argv: list[str] | None = None) -> list[Result]:
                                       "p50 / p95; CPU per viewer",
                               f"{v.calls_per_minute:.1f}; {v.quantile(0.5):.2f} / {v.quantile(0.95):.2f} s; "
                               f"{v.cpu_percent_per_viewer:.2f}% of a core",
-                              f"<= {CALLS_PER_MINUTE}; p95 <= 1 s",
-                              v.calls_per_minute <= CALLS_PER_MINUTE + 0.5 and v.quantile(0.95) <= 1.0))
+                              f"~{CALLS_PER_MINUTE} whatever the viewers; p95 <= 1 s",
+                              abs(v.calls_per_minute - base[backend]) <= 1.5 and v.quantile(0.95) <= 1.0))
     for backend, took in takeovers.items():
         bound = max(3 * POLL_SECONDS, 30.0)
         results.append(Result("team", f"{backend}: kill -9 of the poller to the standby's first call",

@@ -74,8 +74,9 @@ class PostgresStore:
         self._secrets = tuple(s for s in secrets if s)
         self._lock = threading.RLock()
         self._closed = False
-        self._listener: Connection | None = None
-        """A connection that only LISTENs (`changed`), opened on first use."""
+        self._listening: Connection | None = None
+        """The connection LISTENing for `changed` (None: not yet, or it was replaced)."""
+        self._heard = False
         self.display = display
         """The URL without its password: what messages name."""
         self.recovered_from: Path | None = None
@@ -129,10 +130,7 @@ class PostgresStore:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            if self._listener is not None:
-                with contextlib.suppress(psycopg.Error):
-                    self._listener.close()
-                self._listener = None
+            self._listening = None
             if self._conn is None:
                 return
             with contextlib.suppress(psycopg.Error):
@@ -479,20 +477,25 @@ class PostgresStore:
 
     def changed(self) -> bool:
         """Whether anyone committed since the last call: NOTIFY on `faxtui_changes` (every write
-        sends one at commit), read without waiting from a connection that only listens."""
+        sends one at commit), heard on the store's own connection (one connection per viewer:
+        fifty viewers must not need a hundred) by its notify handler, during any query or the
+        one round trip made here."""
         with self._lock:
             try:
-                if self._listener is None or self._listener.closed:
-                    self._listener = _connect(self._conninfo, self.display, self._secrets)
-                    self._listener.execute(f"LISTEN {CHANGES_CHANNEL}")
-                    return True  # nothing was heard while nobody listened: assume a change
-                return any(True for _ in self._listener.notifies(timeout=0.0))
+                conn = self._require()
+                if self._listening is not conn:  # new, or replaced after a break: listen again
+                    conn.execute(f"LISTEN {CHANGES_CHANNEL}")
+                    conn.add_notify_handler(self._heard_one)
+                    self._listening = conn
+                    self._heard = True  # nothing was heard while nobody listened: assume a change
+                conn.execute("SELECT 1")  # one round trip: what arrived is handed to the handler
             except psycopg.Error as err:
-                with contextlib.suppress(psycopg.Error):
-                    if self._listener is not None:
-                        self._listener.close()
-                self._listener = None
                 raise self._fail(err) from None
+            heard, self._heard = self._heard, False
+            return heard
+
+    def _heard_one(self, _notify: psycopg.Notify) -> None:
+        self._heard = True
 
     # ----------------------------------------------------------------- the call ledger
 
