@@ -79,7 +79,7 @@ def simulator_bodies() -> tuple[bytes, bytes, bytes, list[str]]:
     service = InterfaxService(world, Stats())
 
     def page(n: int) -> bytes:
-        return service.answer(InterfaxCall("1.1", IFX_USER, IFX_PASSWORD, 999999999, n)).body
+        return service.answer(InterfaxCall("1.1", IFX_USER, IFX_PASSWORD, 2**31 - 1, n)).body  # all
 
     ids = world.concord_job_ids(CCD_USER)
     concord_service = ConcordService(world, TokenService(world))
