@@ -33,6 +33,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from faxtui.store import StateStore, open_store
+
 PASSWORD_ROLE = "faxtui_pw"
 PASSWORD = "s3cret-Pa55word"
 """The test cluster's password of PASSWORD_ROLE, which the tests check is never printed."""
@@ -186,3 +188,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path}/data/state.sqlite3"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture
+def any_store(store_url: str) -> Iterator[StateStore]:
+    """An empty store of each backend, opened from `store_url` as the app opens one."""
+    opened = open_store(store_url)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -58,13 +58,8 @@ def umask(value: int) -> Iterator[None]:
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[StateStore]:
-    """An empty store of each backend."""
-    opened = open_store(store_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
+def store(any_store: StateStore) -> StateStore:
+    return any_store
 
 
 JOB_COLUMNS = "account, job_id, service, state, status_code, updated_at, record"

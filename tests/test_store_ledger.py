@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
@@ -125,13 +125,8 @@ def test_a_ledger_raising_anything_else_is_a_bug_and_is_not_swallowed(failing: s
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[StateStore]:
-    """An empty store of each backend (SQLite, PostgreSQL)."""
-    opened = open_store(store_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
+def store(any_store: StateStore) -> StateStore:
+    return any_store
 
 
 def test_the_ledger_shares_one_window(store: StateStore) -> None:

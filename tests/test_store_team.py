@@ -19,12 +19,8 @@ AT = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[StateStore]:
-    opened = open_store(store_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
+def store(any_store: StateStore) -> StateStore:
+    return any_store
 
 
 @pytest.fixture
