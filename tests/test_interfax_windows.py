@@ -66,15 +66,16 @@ def test_every_target_is_covered_by_a_minimal_number_of_windows(data: st.DataObj
 
 
 @pytest.mark.parametrize(
-    ("listed", "items", "found", "gone"),
+    ("listed", "items", "max_items", "found", "gone"),
     [
-        ([110, 105, 100, 95], 4, {105, 100}, {108}),  # a short page lists all: 108 is gone
-        ([110, 109, 107], 100, set(), {108}),  # listed below it: 108 is gone
-        ([110, 109], 100, set(), set()),  # fell short above 105 and 100: they wait
+        ([110, 105, 100, 95], 4, 100, {105, 100}, {108}),  # a short page lists all: 108 is gone
+        ([110, 109, 107], 3, 3, set(), {108}),  # a full page listed below it: 108 is gone
+        ([110, 109, 108], 3, 3, {108}, set()),  # fell short above 105 and 100: they wait
+        ([110, 109, 95], 4, 100, set(), set()),  # one item unreadable: it may be any of them, none is gone
     ],
 )
 def test_after_a_call_a_target_is_found_gone_or_still_to_see(
-    listed: list[int], items: int, found: set[int], gone: set[int]
+    listed: list[int], items: int, max_items: int, found: set[int], gone: set[int]
 ) -> None:
-    window = Window(111, 100, (108, 105, 100))
+    window = Window(111, max_items, (108, 105, 100))
     assert settled(window, listed, items) == (found, gone)

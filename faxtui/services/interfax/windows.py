@@ -68,11 +68,14 @@ def settled(
     """After a window's call: (targets it listed, targets it shows the service no longer has).
 
     A target not listed is gone when the answer reached below it (an id listed under it, or a
-    short page: everything below `last_id` was listed); otherwise the window fell short of it
-    (unseen ids of the account came first) and it waits for the next plan.
+    short page: everything below `last_id` was listed) and every item of it could be read;
+    otherwise the window fell short of it (unseen ids of the account came first) or one of its
+    unreadable items may be it, and it waits for the next plan.
     """
     seen = set(listed)
     found = {tid for tid in window.targets if tid in seen}
+    if items > len(seen):  # an item it could not read may be any target: none is gone
+        return found, set()
     lowest = min(seen, default=window.last_id)
     complete = items < window.max_items
     gone = {tid for tid in window.targets if tid not in seen and (complete or lowest < tid)}
