@@ -39,6 +39,8 @@ def run_one(name: str) -> int:
     results = module.main([]) if _takes_argv(module.main) else module.main()
     if isinstance(results, list) and all(isinstance(r, Result) for r in results):
         return exit_code(results)
+    if isinstance(results, int):
+        return results  # an exit status of its own (1: a target missed)
     return 0  # it printed its own verdicts, and would have exited 1 on a miss
 
 
