@@ -91,10 +91,11 @@ def test_a_killed_poller_is_replaced_by_the_one_standing_by(
 ) -> None:
     first, second = two_pollers(sim, tmp_path, store_url)
     try:
-        time.sleep(3)  # the first polls; the second only watches
+        deadline = time.monotonic() + 30  # the first polls; the second only watches
+        while sim.stats.requests("interfax", "desk") < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sim.stats.requests("interfax", "desk") >= 1
         assert not second.said("lease taken")
-        calls = sim.stats.requests("interfax", "desk")
-        assert calls >= 1
         first.proc.kill()  # kill -9: nothing released, the lease has to run out
         assert first.finish() == -signal.SIGKILL
         second.wait_for("account desk: lease taken")

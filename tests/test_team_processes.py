@@ -108,7 +108,7 @@ def test_two_pollers_three_viewers_and_a_kill_on_both_backends(tmp_path: Path, u
                     dead = desk.holder()
                     dead.proc.kill()
                     killed[desk.name] = (now, dead)
-            time.sleep(1.0)
+            time.sleep(0.25)  # the sampling cadence of what the viewers' screens show
         for desk in desks:
             at, dead = killed[desk.name]
             (survivor,) = [p for p in desk.pollers if p is not dead]
