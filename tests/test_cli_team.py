@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,13 +42,9 @@ def viewer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def poller_store(store_url: str) -> Iterator[StateStore]:
+def poller_store(any_store: StateStore) -> StateStore:
     """The poller's own connection to the store (another process, another machine)."""
-    store = open_store(store_url)
-    try:
-        yield store
-    finally:
-        store.close()
+    return any_store
 
 
 def write_account(store: StateStore, name: str, service: str, *, good_ago: float | None, poll: float = 10.0,
